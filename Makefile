@@ -1,0 +1,31 @@
+# One-command set-up: `make demo` and `make test` create .venv and install the course lock once.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-lock
+
+.PHONY: demo test bench bench-grade student-notebooks clean-state
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	cp requirements.txt $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m autograder demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2
+
+bench: $(STAMP)
+	$(PY) -m wdlab.bench
+
+bench-grade: $(STAMP)
+	$(PY) -m autograder.bench
+
+student-notebooks: $(STAMP)
+	$(PY) -m autograder release --notebooks-only
+
+clean-state:
+	rm -rf .course_state

@@ -1,0 +1,1 @@
+"""Instructor-only grading tools: hidden reference rules, trusted verdicts, the course CLI."""

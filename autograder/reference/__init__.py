@@ -1,0 +1,55 @@
+"""Hidden reference implementations: each update rule written once, as a pure tensor function.
+
+``RULES`` is the one table that tests, grading and sweeps read: a named rule is a reference
+function with some hyperparameters fixed (e.g. AdamW = ``adam`` with ``decay="paper"``).
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .adaptive import adam, rmsprop_bc, rmsprop_torch
+from .preconditioner import (full_matrix_preconditioner, outer_history, rmsprop_preconditioner,
+                             scale_adjusted_l2, scale_adjusted_l2_grad)
+from .schedules import constant, cosine_warm_restarts, normalized_weight_decay
+from .sgd import sgd_paper, sgd_problem_set, sgd_torch
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named update rule: ``fn`` with ``fixed`` keyword arguments and its state tensors."""
+    name: str
+    fn: Callable
+    state: tuple
+    fixed: dict = field(default_factory=dict)
+    doc: str = ""
+
+    def __call__(self, theta, grad, state, t, **hparams):
+        return self.fn(theta, grad, state, t, **self.fixed, **hparams)
+
+    def init_state(self, theta):
+        return {key: torch.zeros_like(theta) for key in self.state}
+
+
+def _rule(name, fn, state, doc, **fixed):
+    return Rule(name, fn, tuple(state), fixed, doc)
+
+
+RULES = {r.name: r for r in [
+    _rule("sgd_torch", sgd_torch, ["buf"], "torch.optim.SGD: L2, momentum, dampening, nesterov"),
+    _rule("sgd_l2_momentum", sgd_paper, ["m"], "paper Alg. 1 with L2 in the gradient", wd=0.0),
+    _rule("sgdw_momentum", sgd_paper, ["m"], "paper Alg. 1, SGDW: decay outside momentum", l2=0.0),
+    _rule("sgd_problem_set", sgd_problem_set, ["m"], "problem set Alg. 1 (beta1 weights g_t)"),
+    _rule("rmsprop_bc", rmsprop_bc, ["v"], "problem set Alg. 2: bias-corrected RMSProp"),
+    _rule("rmsprop_torch", rmsprop_torch, ["v", "g_avg", "buf"], "torch.optim.RMSprop"),
+    _rule("adam", adam, ["m", "v"], "Adam (Alg. 3), no regularization", l2=0.0, wd=0.0),
+    _rule("adam_l2", adam, ["m", "v"], "Adam + L2 = torch.optim.Adam(weight_decay=l2)", wd=0.0),
+    _rule("adamw_paper", adam, ["m", "v"], "AdamW, decay eta_t wd theta", l2=0.0, decay="paper"),
+    _rule("adamw_torch", adam, ["m", "v"], "AdamW, decay eta_t lr wd theta", l2=0.0, decay="torch"),
+    _rule("amsgrad", adam, ["m", "v", "v_max"], "Adam with AMSGrad's running max", amsgrad=True),
+]}
+
+__all__ = ["RULES", "Rule", "adam", "constant", "cosine_warm_restarts", "full_matrix_preconditioner",
+           "normalized_weight_decay", "outer_history", "rmsprop_bc", "rmsprop_preconditioner",
+           "rmsprop_torch", "scale_adjusted_l2", "scale_adjusted_l2_grad", "sgd_paper",
+           "sgd_problem_set", "sgd_torch"]

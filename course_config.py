@@ -1,0 +1,118 @@
+"""The one source of course settings. nbgrader, the grader, the notebooks and the sweeps read it.
+
+Every setting is a typed field below with a comment saying what it is for. Any field can be
+overridden from the environment as ``COURSE_<FIELD>`` (e.g. ``COURSE_DEVICE=cpu``) or from the
+command line (``python -m autograder --set device=cpu ...``). A bad value fails at load time with
+a message naming the key and what is allowed.
+"""
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DEVICE_POLICIES = ("auto", "cpu", "cuda")
+
+
+class ConfigError(ValueError):
+    """An invalid course setting; the message names the key and the allowed values."""
+
+
+@dataclass(frozen=True)
+class CourseConfig:
+    # Course and assignment identity (nbgrader's course_id and assignment name).
+    course_id: str = "decoupled-weight-decay"
+    assignment: str = "weight_decay"
+    # The assignment's notebooks, in teaching order (file stems in solutions/<assignment>/).
+    notebooks: tuple = ("01_sgd_weight_decay", "02_adaptive_preconditioning", "03_adam_adamw")
+    # Points per autograded item, decided by the trusted grader: "<notebook>:<function>".
+    points: dict = field(default_factory=lambda: {
+        "01_sgd_weight_decay:l2_to_decay": 1.0,
+        "01_sgd_weight_decay:sgd_l2_momentum_step": 2.0,
+        "01_sgd_weight_decay:sgdw_momentum_step": 2.0,
+        "01_sgd_weight_decay:sgdw_equivalent_l2": 1.0,
+        "02_adaptive_preconditioning:rmsprop_step": 2.0,
+        "02_adaptive_preconditioning:rmsprop_preconditioner": 2.0,
+        "03_adam_adamw:adam_step": 2.0,
+        "03_adam_adamw:adam_l2_step": 2.0,
+        "03_adam_adamw:adamw_step": 2.0,
+        "03_adam_adamw:cosine_warm_restarts": 1.0,
+    })
+    # Where computation runs: "auto" = CUDA when available, else CPU.
+    device: str = "auto"
+    # Seed for datasets, generated grading cases and synthetic submissions.
+    seed: int = 20190506
+    # (rtol, atol) used when comparing a student's tensors with the reference, per dtype.
+    tolerances: dict = field(default_factory=lambda: {
+        "float32": (1e-4, 1e-6), "float64": (1e-9, 1e-12)})
+    # Seconds one notebook cell may run while grading before the kernel is stopped.
+    cell_timeout_s: int = 60
+    # Address-space cap for one submission's processes, in MiB.
+    memory_cap_mb: int = 3072
+    # Parallel grading workers; 0 means one per CPU core.
+    workers: int = 0
+    # The instructor's working state (submissions, gradebook, feedback, exports): never committed.
+    state_dir: str = str(ROOT / ".course_state")
+    # Gradebook: any SQLAlchemy URL; empty means SQLite in state_dir.
+    db_url: str = ""
+
+    @property
+    def gradebook_url(self):
+        return self.db_url or f"sqlite:///{Path(self.state_dir) / 'gradebook.db'}"
+
+    @property
+    def max_score(self):
+        return sum(self.points.values())
+
+
+def _check(cfg):
+    """Raise ConfigError for the first invalid field, naming the key and what is allowed."""
+    if cfg.device not in DEVICE_POLICIES:
+        raise ConfigError(f"course_config: device must be one of {DEVICE_POLICIES}, got {cfg.device!r}")
+    for key in ("cell_timeout_s", "memory_cap_mb"):
+        if getattr(cfg, key) <= 0:
+            raise ConfigError(f"course_config: {key} must be a positive integer, got {getattr(cfg, key)!r}")
+    if cfg.workers < 0:
+        raise ConfigError(f"course_config: workers must be >= 0 (0 = one per core), got {cfg.workers!r}")
+    if not cfg.notebooks or not cfg.assignment:
+        raise ConfigError("course_config: assignment and notebooks must not be empty")
+    for item, pts in cfg.points.items():
+        nb, _, fn = item.partition(":")
+        if nb not in cfg.notebooks or not fn or pts <= 0:
+            raise ConfigError(f"course_config: points key {item!r} must be '<notebook>:<function>' "
+                              f"with a notebook from {cfg.notebooks} and positive points")
+    for dtype, tol in cfg.tolerances.items():
+        if dtype not in ("float32", "float64") or len(tol) != 2 or min(tol) < 0:
+            raise ConfigError(f"course_config: tolerances[{dtype!r}] must be (rtol, atol) >= 0 "
+                              "for float32 or float64")
+    return cfg
+
+
+def _parse(name, text):
+    """Turn an override string into the field's type."""
+    kind = type(getattr(CourseConfig(), name))
+    if kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            raise ConfigError(f"course_config: {name} must be a {kind.__name__}, got {text!r}") from None
+    if kind is not str:
+        raise ConfigError(f"course_config: {name} cannot be overridden from text")
+    return text
+
+
+def load(overrides=None, environ=None):
+    """The validated settings: defaults, then COURSE_* variables, then ``overrides`` (a dict)."""
+    names = {f.name for f in dataclasses.fields(CourseConfig)}
+    environ = os.environ if environ is None else environ
+    values = {k[len("COURSE_"):].lower(): v for k, v in environ.items()
+              if k.startswith("COURSE_") and k[len("COURSE_"):].lower() in names}
+    for key, value in (overrides or {}).items():
+        if key not in names:
+            raise ConfigError(f"course_config: unknown setting {key!r}; known: {sorted(names)}")
+        values[key] = value
+    parsed = {k: _parse(k, v) if isinstance(v, str) else v for k, v in values.items()}
+    return _check(CourseConfig(**parsed))
+
+
+CONFIG = load()

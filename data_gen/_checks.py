@@ -1,0 +1,16 @@
+"""Argument checks shared by the dataset generators: each names the argument and its range."""
+
+
+def check_int(name, value, low, high=None):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        upper = "" if high is None else f" and <= {high}"
+        raise ValueError(f"{name} must be an integer >= {low}{upper}, got {value!r}")
+
+
+def check_float(name, value, low, high=None, low_open=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    ok = ok and (value > low if low_open else value >= low) and (high is None or value <= high)
+    if not ok:
+        bound = f"> {low}" if low_open else f">= {low}"
+        upper = "" if high is None else f" and <= {high}"
+        raise ValueError(f"{name} must be a number {bound}{upper}, got {value!r}")
