@@ -1,0 +1,102 @@
+"""A sandboxed Jupyter kernel for ``nbgrader autograde``.
+
+nbgrader runs a submission's cells and hidden tests in an ordinary kernel, where student code
+could read or rewrite the gradebook. The kernelspec written here starts every autograde kernel
+through ``python -m autograder.kernel``, which wraps ipykernel with ``autograder.sandbox``:
+
+- bubblewrap view: system libraries, Python, the student-visible packages, the submission's own
+  folder (writable), the connection file, and -- read-only, because the hidden tests import
+  them -- ``autograder/reference`` and ``autograder/hidden_checks.py``. The gradebook, the state
+  dir, ``solutions/`` and the rest of ``autograder/`` do not exist inside;
+- an unused uid per kernel (as root), a fresh /tmp and /proc, a PID namespace (the whole tree
+  dies with the kernel), an empty environment;
+- limits: address space (``memory_cap_mb``), processes, file size, open files, no core dumps.
+
+Network stays on: the kernel talks to nbgrader over loopback TCP. Without bubblewrap the kernel
+runs with the limits (and another uid where possible) only, and a warning says so.
+"""
+import argparse
+import json
+import os
+import resource
+import sys
+import warnings
+from pathlib import Path
+
+from autograder import sandbox
+from autograder.course import SANDBOX_KERNEL
+
+HIDDEN_TEST_MODULES = ("__init__.py", "reference", "hidden_checks.py")
+KEEP_ENV = ("NBGRADER_EXECUTION",)
+
+
+def hidden_test_paths():
+    """The parts of autograder/ that the notebooks' hidden tests import (shown read-only)."""
+    base = Path(__file__).resolve().parent  # where the kernel's `import autograder` finds it
+    return [str(base / name) for name in HIDDEN_TEST_MODULES if (base / name).exists()]
+
+
+def install(course):
+    """Write the sandboxed kernelspec under the state dir; returns its directory."""
+    argv = [sys.executable, "-m", "autograder.kernel", "--memory-mb", str(course.cfg.memory_cap_mb)]
+    for path in hidden_test_paths():
+        argv += ["--readable", path]
+    argv += ["--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+             "--HistoryManager.hist_file=:memory:"]
+    spec_dir = course.jupyter_path / "kernels" / SANDBOX_KERNEL
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": argv, "display_name": "Python 3 (grading sandbox)", "language": "python",
+            "interrupt_mode": "signal", "metadata": {"isolation": sandbox.isolation()}}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
+    return spec_dir
+
+
+def limits_preexec(memory_mb):
+    """Resource limits inherited by the kernel and everything it starts."""
+    mb, lim = 1 << 20, sandbox.Limits(memory_mb=memory_mb, nproc=256)
+    for name, value in (("RLIMIT_AS", lim.memory_mb * mb), ("RLIMIT_CORE", 0),
+                        ("RLIMIT_FSIZE", lim.fsize_mb * mb), ("RLIMIT_NOFILE", 1024),
+                        ("RLIMIT_NPROC", lim.nproc)):
+        resource.setrlimit(getattr(resource, name), (value, value))
+
+
+def sandboxed_argv(cmd, readable, connection_file):
+    """(argv, uid) running the kernel command inside bubblewrap as an unused uid (when root)."""
+    uid = sandbox._pick_uid() if os.geteuid() == 0 else None
+    cwd = os.getcwd()
+    if uid is not None:  # the kernel must read its connection file and write its own folder
+        os.chown(connection_file, uid, uid)
+        sandbox._chown_tree(cwd, uid)
+    keep = [f"{k}={os.environ[k]}" for k in KEEP_ENV if k in os.environ]
+    inner = ["/usr/bin/env", *keep, *cmd] if keep else list(cmd)
+    argv = sandbox.wrap_argv(inner, writable=[cwd], readable=[*readable, connection_file],
+                             network=True, uid=uid, home=cwd)
+    return argv, uid
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder.kernel",
+                                     description="Start a Jupyter kernel inside the grading sandbox.")
+    parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--readable", action="append", default=[])
+    parser.add_argument("cmd", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    if "-f" not in cmd[:-1]:
+        parser.error("give the kernel command after '--', with '-f CONNECTION_FILE'")
+    connection_file = cmd[cmd.index("-f") + 1]
+    if sandbox.isolation() == "bwrap":
+        full, _ = sandboxed_argv(cmd, args.readable, connection_file)
+        limits_preexec(args.memory_mb)
+        os.execv(full[0], full)
+    warnings.warn("grading sandbox: bubblewrap is not available, so the kernel runs with "
+                  "resource limits only and can read the instructor's files "
+                  "(apt-get install -y bubblewrap)", sandbox.SandboxWarning)
+    limits_preexec(args.memory_mb)
+    env = sandbox.env(os.getcwd()) | {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    os.execve(cmd[0], cmd, env)
+
+
+if __name__ == "__main__":
+    main()

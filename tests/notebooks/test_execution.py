@@ -1,0 +1,33 @@
+"""Notebooks run in real kernels: solutions pass their own tests within the time budget;
+student versions fail only with NotImplementedError, and every graded test cell fails."""
+import pytest
+
+from .conftest import NOTEBOOKS, errors, execute, meta, release_path, solution_path, stderr
+
+TIME_BUDGET_S = 60  # per solution notebook, on 2 CPU cores
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_solution_notebook_runs_and_passes_its_tests(stem):
+    nb, seconds = execute(solution_path(stem))
+    failures = [(i, e.ename, e.evalue) for i, c in enumerate(nb.cells) for e in errors(c)]
+    assert not failures, f"{stem}: cells failed: {failures}"
+    noisy = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade") and stderr(c)]
+    assert not noisy, f"{stem}: test cells wrote to stderr (nbgrader would give 0): {noisy}"
+    valued = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade")
+              and any(o.output_type == "execute_result" for o in c.outputs)]
+    assert not valued, f"{stem}: test cells end in an expression: {valued}"
+    assert seconds <= TIME_BUDGET_S, f"{stem}: took {seconds:.1f} s (budget {TIME_BUDGET_S} s)"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", NOTEBOOKS)
+def test_student_notebook_fails_only_where_code_is_missing(stem):
+    nb, _ = execute(release_path(stem))
+    wrong = [(i, e.ename, e.evalue) for i, c in enumerate(nb.cells) for e in errors(c)
+             if e.ename != "NotImplementedError"]
+    assert not wrong, f"{stem}: errors other than NotImplementedError: {wrong}"
+    passing = [meta(c)["grade_id"] for c in nb.cells
+               if meta(c).get("grade") and c.cell_type == "code" and not errors(c)]
+    assert not passing, f"{stem}: test cells pass without any student code: {passing}"

@@ -1,0 +1,39 @@
+import pytest
+
+import course_config
+from course_config import ConfigError, load
+
+
+def test_defaults_are_valid_and_consistent():
+    cfg = load(environ={})
+    assert cfg.device in course_config.DEVICE_POLICIES
+    assert all(key.split(":")[0] in cfg.notebooks for key in cfg.points)
+    assert cfg.max_score == sum(cfg.points.values())
+    assert cfg.gradebook_url.startswith("sqlite:///") and cfg.gradebook_url.endswith("gradebook.db")
+
+
+def test_environment_and_overrides_take_precedence(tmp_path):
+    cfg = load({"workers": 3}, environ={"COURSE_DEVICE": "cpu", "COURSE_STATE_DIR": str(tmp_path),
+                                        "COURSE_WORKERS": "1", "UNRELATED": "x"})
+    assert (cfg.device, cfg.workers, cfg.state_dir) == ("cpu", 3, str(tmp_path))
+    assert str(tmp_path) in cfg.gradebook_url
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"device": "gpu"}, "device must be one of"),
+    ({"cell_timeout_s": 0}, "cell_timeout_s"),
+    ({"memory_cap_mb": -5}, "memory_cap_mb"),
+    ({"workers": -1}, "workers"),
+    ({"points": {"99_missing:f": 1.0}}, "points key '99_missing:f'"),
+    ({"tolerances": {"float16": (1, 1)}}, "tolerances"),
+    ({"colour": "blue"}, "unknown setting 'colour'"),
+    ({"cell_timeout_s": "soon"}, "cell_timeout_s must be a int"),
+])
+def test_bad_settings_fail_with_the_key_named(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load(overrides, environ={})
+
+
+def test_bad_environment_value_fails_at_load():
+    with pytest.raises(ConfigError, match="device"):
+        load(environ={"COURSE_DEVICE": "tpu"})

@@ -1,0 +1,116 @@
+"""A ReLU MLP written as plain tensor code, for G configurations at once.
+
+All parameters of all configurations live in one flat tensor ``theta`` of shape [G, P]: an
+update rule is then one elementwise call per step, whatever the number of layers. Weights are
+stored [out, in] as in ``torch.nn.Linear``; ``unflatten`` gives per-layer views.
+
+Activations are kept feature-major, [G, features, batch], so every layer is a batched matmul
+``W @ h`` whose small dimension (4 classes in the last layer) is the row count: MKL handles
+that shape an order of magnitude faster than an output only 4 columns wide. Gradients are
+written by hand (a dozen batched matmuls), which keeps the per-step Python overhead small.
+"""
+import math
+
+import torch
+
+_relu_backward = torch.ops.aten.threshold_backward  # grad * (h > 0) in one pass, no mask tensor
+
+
+class MLP:
+    """Layer sizes and the [G, P] layout: n_features -> hidden... -> n_classes, ReLU between."""
+
+    def __init__(self, n_features, hidden, n_classes):
+        if isinstance(hidden, int) or not all(isinstance(h, int) and h > 0 for h in hidden):
+            raise ValueError(f"hidden must be a tuple of positive layer widths, got {hidden!r}")
+        self.sizes = [int(n_features), *hidden, int(n_classes)]
+        self.n_layers = len(self.sizes) - 1
+        self.shapes = []  # (name, shape) for each parameter, in flat order
+        for i, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:]), start=1):
+            self.shapes += [(f"w{i}", (n_out, n_in)), (f"b{i}", (n_out,))]
+        self.n_params = sum(math.prod(shape) for _, shape in self.shapes)
+
+    def flops_per_step(self, batch_size):
+        """FLOPs of one training step for one configuration: 2 per multiply-add, forward and
+        backward (weight gradients everywhere, input gradients except for the first layer)."""
+        macs = sum(a * b for a, b in zip(self.sizes, self.sizes[1:]))
+        return 2 * batch_size * (3 * macs - self.sizes[0] * self.sizes[1])
+
+    def init(self, seed, dtype=torch.float32, device="cpu"):
+        """nn.Linear's default init U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases,
+        drawn on the CPU from ``seed`` so every device and dtype starts alike; shape [1, P]."""
+        gen = torch.Generator().manual_seed(int(seed))
+        parts = []
+        for i in range(1, self.n_layers + 1):
+            bound = 1.0 / math.sqrt(self.sizes[i - 1])
+            for size in (self.sizes[i] * self.sizes[i - 1], self.sizes[i]):
+                parts.append((torch.rand(size, generator=gen, dtype=torch.float64) * 2 - 1) * bound)
+        return torch.cat(parts).to(dtype=dtype, device=device).unsqueeze(0)
+
+    def unflatten(self, theta):
+        """Views of ``theta`` [G, P] as a dict name -> [G, *shape]."""
+        out, offset = {}, 0
+        for name, shape in self.shapes:
+            size = math.prod(shape)
+            out[name] = theta[:, offset:offset + size].view(theta.shape[0], *shape)
+            offset += size
+        return out
+
+    def _forward(self, theta, x_t):
+        """Activations [input, hidden..., logits], each [G, features, n]; x_t is [d, n]."""
+        p = self.unflatten(theta)
+        acts = [x_t.expand(theta.shape[0], *x_t.shape)]
+        for i in range(1, self.n_layers + 1):
+            z = torch.baddbmm(p[f"b{i}"].unsqueeze(-1), p[f"w{i}"], acts[-1])
+            acts.append(z.relu_() if i < self.n_layers else z)
+        return p, acts
+
+    def logits(self, theta, x):
+        """Class scores [G, n, C] for inputs ``x`` [n, d] shared by all configurations."""
+        return self._forward(theta, x.T)[1][-1].transpose(1, 2)
+
+    def loss_and_grad(self, theta, x_t, onehot_t):
+        """Mean cross-entropy per config [G] and its gradient [G, P] on one minibatch.
+
+        x_t [d, B] and onehot_t [C, B] are the minibatch, feature-major.
+        """
+        p, acts = self._forward(theta, x_t)
+        log_probs = acts.pop().log_softmax(1)
+        batch = x_t.shape[1]
+        loss = (log_probs * onehot_t).sum((1, 2)).div_(-batch)
+        delta = (log_probs.exp_() - onehot_t).div_(batch)  # d loss / d logits, [G, C, B]
+        grads = {}
+        for i in range(self.n_layers, 0, -1):
+            h_in = acts[i - 1]
+            grads[f"w{i}"] = torch.bmm(delta, h_in.transpose(1, 2))
+            grads[f"b{i}"] = delta.sum(-1)
+            if i > 1:
+                delta = _relu_backward(torch.bmm(p[f"w{i}"].transpose(1, 2), delta), h_in, 0)
+        grad = torch.cat([grads[name].reshape(theta.shape[0], -1) for name, _ in self.shapes], 1)
+        return loss, grad
+
+    def evaluate(self, theta, x, y):
+        """Mean cross-entropy [G] and accuracy [G] on the set (x [n, d], y [n])."""
+        logits = self._forward(theta, x.T)[1][-1]  # [G, C, n]
+        loss = torch.nn.functional.cross_entropy(
+            logits, y.expand(theta.shape[0], -1), reduction="none").mean(-1)
+        acc = (logits.argmax(1) == y).to(theta.dtype).mean(-1)
+        return loss, acc
+
+    def to_modules(self, theta):
+        """A torch.nn.Sequential holding configuration 0 of ``theta`` (torch.optim comparisons)."""
+        p = self.unflatten(theta)
+        layers = []
+        for i in range(1, self.n_layers + 1):
+            lin = torch.nn.Linear(self.sizes[i - 1], self.sizes[i], device=theta.device, dtype=theta.dtype)
+            with torch.no_grad():
+                lin.weight.copy_(p[f"w{i}"][0])
+                lin.bias.copy_(p[f"b{i}"][0])
+            layers += [lin, torch.nn.ReLU()] if i < self.n_layers else [lin]
+        return torch.nn.Sequential(*layers)
+
+    def from_modules(self, net):
+        """The inverse of ``to_modules``: a [1, P] flat tensor from an nn.Sequential."""
+        parts = []
+        for lin in (m for m in net if isinstance(m, torch.nn.Linear)):
+            parts += [lin.weight.detach().reshape(-1), lin.bias.detach()]
+        return torch.cat(parts).unsqueeze(0)

@@ -1,0 +1,139 @@
+"""Heatmaps of (learning rate x weight decay) sweeps and the coupling slope.
+
+The coupling slope summarises how the good region lies in the log-log plane: for each learning
+rate, where is the best decay? Fit log10(best decay) against log10(lr): slope ~ 0 means the
+two can be tuned one at a time (separable, paper AdamW / SGDW); slope ~ -1 means lr * decay
+is what matters (a diagonal basin: L2, or PyTorch's lr-scaled AdamW).
+"""
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+METRICS = ("val_acc", "val_loss")
+DECAY_AXES = ("wd", "l2", "weight_decay")
+
+
+def _axes_of(result):
+    """(lr values, decay name, decay values, metric transposer) for a 2-D lr x decay sweep."""
+    names = list(result.grid)
+    decay = [n for n in names if n in DECAY_AXES]
+    if len(names) != 2 or "lr" not in names or len(decay) != 1:
+        raise ValueError(f"need a 2-D sweep over 'lr' and one of {DECAY_AXES}, got axes {names}; "
+                         "use result.select(...) to take a 2-D slice")
+    lr_first = names[0] == "lr"
+    return (np.asarray(result.grid["lr"], float), decay[0], np.asarray(result.grid[decay[0]], float),
+            lambda a: np.asarray(a).T if lr_first else np.asarray(a))
+
+
+def _check_metric(metric):
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+
+
+def coupling_slope(result, metric="val_acc", tol=None):
+    """Slope of log10(best decay) against log10(lr) over a 2-D sweep.
+
+    For each lr the "best decay" is the geometric centre of the decays scoring within ``tol``
+    of that column's best (0.005 accuracy, or 1% of the loss), so a flat plateau does not pick
+    its edge. Columns that never reach halfway from the worst to the best score are left out
+    (nothing trains there, so their best decay means nothing). NaN if fewer than 2 columns remain.
+    """
+    _check_metric(metric)
+    lrs, _, decays, rows_decay = _axes_of(result)
+    z = rows_decay(getattr(result, metric))  # [n_decay, n_lr]
+    sign = 1.0 if metric == "val_acc" else -1.0
+    score = np.where(np.isfinite(z), sign * z, -np.inf)
+    finite = score[np.isfinite(score)]
+    if finite.size == 0:
+        return float("nan")
+    usable = 0.5 * (finite.min() + finite.max())
+    xs, ys = [], []
+    for j, lr in enumerate(lrs):
+        col = score[:, j]
+        best = col.max()
+        if not np.isfinite(best) or best < usable:
+            continue
+        margin = tol if tol is not None else (0.005 if metric == "val_acc" else 0.01 * abs(best))
+        near = col >= best - margin
+        xs.append(math.log10(lr))
+        ys.append(np.log10(decays[near]).mean())
+    if len(xs) < 2:
+        return float("nan")
+    return float(np.polyfit(xs, ys, 1)[0])
+
+
+def _edges(values):
+    """Cell edges on a log axis: geometric midpoints, extended by half a step at both ends."""
+    logs = np.log10(values)
+    step = np.diff(logs).mean() if len(logs) > 1 else 1.0
+    mids = (logs[1:] + logs[:-1]) / 2
+    return 10 ** np.concatenate([[logs[0] - step / 2], mids, [logs[-1] + step / 2]])
+
+
+def _panel(ax, result, label, metric, threshold, norm, cmap):
+    lrs, decay, decays, rows_decay = _axes_of(result)
+    z = rows_decay(getattr(result, metric))
+    mesh = ax.pcolormesh(_edges(lrs), _edges(decays), np.ma.masked_invalid(z), norm=norm, cmap=cmap)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("learning rate (lr)")
+    ax.set_ylabel(f"{decay} ({'L2 factor' if decay == 'l2' else 'weight decay'})")
+    best = result.best(metric)
+    ax.plot(best["lr"], best[decay], marker="*", color="white", markeredgecolor="black", markersize=15)
+    title = f"{label}\nbest {_best_value(result, metric):.3f}"
+    if threshold is not None and len(lrs) > 1 and len(decays) > 1:
+        finite = z[np.isfinite(z)]
+        if finite.size and finite.min() < threshold < finite.max():
+            ax.contour(lrs, decays, np.nan_to_num(z, nan=finite.min() if metric == "val_acc" else finite.max()),
+                       levels=[threshold], colors="white", linewidths=1.5, linestyles="--")
+        good = (z >= threshold) if metric == "val_acc" else (z <= threshold)
+        title += f", {int(good.sum())}/{z.size} {'>=' if metric == 'val_acc' else '<='} {threshold:g}"
+    title += f"\ncoupling slope {coupling_slope(result, metric):+.2f}"
+    ax.set_title(title, fontsize=9)
+    return mesh
+
+
+def _best_value(result, metric):
+    values = getattr(result, metric)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return float("nan")
+    return float(finite.max() if metric == "val_acc" else finite.min())
+
+
+def heatmaps(results, metric="val_acc", threshold=0.9, ax=None):
+    """One heatmap per sweep in ``results`` (label -> SweepResult) on a shared colour scale.
+
+    ``metric`` is "val_acc" or "val_loss", or a list of both for one row each. Log axes, a
+    colorbar per row, the best setting starred, a dashed contour at ``threshold`` (accuracy
+    rows only, unless ``metric`` is only "val_loss"; None for none) and the coupling slope in
+    each title. ``ax``: an array of axes to draw into (rows x len(results)), else a new figure.
+    """
+    if not isinstance(results, dict) or not results:
+        raise ValueError("results must be a non-empty dict label -> SweepResult")
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    for m in metrics:
+        _check_metric(m)
+    n_rows, n_cols = len(metrics), len(results)
+    if ax is None:
+        fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols + 1, 3.4 * n_rows),
+                                 squeeze=False, constrained_layout=True)
+    else:
+        axes = np.asarray(ax, dtype=object).reshape(n_rows, n_cols) if np.size(ax) == n_rows * n_cols \
+            else None
+        if axes is None:
+            raise ValueError(f"ax must hold {n_rows} x {n_cols} axes for {n_rows} metric(s) and "
+                             f"{n_cols} result(s), got {np.size(ax)}")
+        fig = axes[0, 0].figure
+    for row, m in zip(axes, metrics):
+        values = np.concatenate([np.ravel(getattr(r, m)) for r in results.values()])
+        finite = values[np.isfinite(values)]
+        vmin, vmax = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+        norm = plt.Normalize(vmin, vmax)
+        cmap = "viridis" if m == "val_acc" else "viridis_r"
+        thr = threshold if (m == "val_acc" or len(metrics) == 1) else None
+        for panel, (label, result) in zip(row, results.items()):
+            mesh = _panel(panel, result, label, m, thr, norm, cmap)
+        fig.colorbar(mesh, ax=list(row), label="validation accuracy" if m == "val_acc" else "validation loss")
+    return fig
