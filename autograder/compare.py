@@ -105,7 +105,7 @@ def check_step_case(item, case, meta, arrays, prefix, config):
             return result
     if meta.get("error"):
         result.step = meta.get("error_step", n + 1)
-        result.message = f"step {result.step} raised {_last_line(meta['error'])}"
+        result.message = f"step {result.step} raised {_last_line(meta['error'])}{_hint(meta)}"
         return result
     if n < case.steps:
         result.message, result.step = f"only {n} of {case.steps} steps were returned", n + 1
@@ -158,7 +158,7 @@ def check_call_case(item, case, meta, arrays, prefix, config):
     else:
         if meta.get("error"):
             result.step = meta.get("error_call", 0) + 1
-            result.message = f"call {result.step} raised {_last_line(meta['error'])}"
+            result.message = f"call {result.step} raised {_last_line(meta['error'])}{_hint(meta)}"
         elif len(types) < len(case.calls):
             result.message = f"only {len(types)} of {len(case.calls)} calls returned"
         else:
@@ -205,6 +205,13 @@ def _check_symbolic(item, case, meta, arrays, prefix, config, result):
 def _show(kwargs):
     return ", ".join(f"{k}={'tensor' + str(tuple(v.shape)) if torch.is_tensor(v) else v}"
                      for k, v in kwargs.items())
+
+
+def _hint(meta):
+    if "NameError" not in str(meta.get("error", "")):
+        return ""
+    return (" (the grader runs only your imports, definitions and constant assignments, not "
+            "computations at the top of a cell: compute that value inside the function)")
 
 
 def _last_line(text):

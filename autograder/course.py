@@ -8,6 +8,7 @@ import functools
 import logging
 import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import nbgrader.api
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 import course_config
@@ -88,6 +90,8 @@ class Course:
         c.CourseDirectory.db_url = self.cfg.gradebook_url
         c.ExecutePreprocessor.timeout = self.cfg.cell_timeout_s
         c.Execute.timeout = self.cfg.cell_timeout_s
+        # A cell that times out costs that cell, not the whole notebook's in-kernel results.
+        c.Execute.raise_on_iopub_timeout = False
         c.ClearSolutions.code_stub = {
             "python": 'raise NotImplementedError("Replace this line with your code.")'}
         if sandbox:
@@ -136,6 +140,8 @@ def prepare_process():
     nbgrader runs the ``alembic`` command (from PATH) every time it opens the gradebook, about a
     second each on a small machine, and autograde opens it several times per notebook.
     """
+    # nbgrader's own session handling emits SQLAlchemy warnings that say nothing to instructors.
+    warnings.filterwarnings("ignore", category=SAWarning)
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = os.pathsep.join([bin_dir, os.environ.get("PATH", "")])

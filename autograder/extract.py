@@ -151,22 +151,55 @@ def definitions(source):
     return ast.unparse(module), tuple(dropped)
 
 
+def _used_names(trees):
+    """Every name the kept code reads (import statements themselves excluded)."""
+    used = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name):
+                used.add(node.id)
+    return used
+
+
+def _bound(alias):
+    return (alias.asname or alias.name).split(".")[0]
+
+
+def prune_imports(sources):
+    """Drop imports whose names no kept code uses (plotting, datasets): the worker starts faster.
+
+    An unused import can only matter through side effects on import, which graded functions
+    must not rely on. ``from x import *`` always stays.
+    """
+    trees = [ast.parse(s) for s in sources]
+    used = _used_names(trees)
+    out = []
+    for tree in trees:
+        tree.body = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))
+                     or any(a.name == "*" or _bound(a) in used for a in n.names)]
+        out.append(ast.unparse(tree))
+    return out
+
+
 def student_cells(nb):
     """The sanitized student code of ``nb``: one Cell per code cell, in notebook order.
 
     A cell that does not parse is kept with its original text, so the worker reports the
     SyntaxError to the student exactly as Python words it.
     """
-    cells = []
+    cells, parsed = [], []
     for index, source in code_cells(nb):
         clean = strip_magics(source)
         try:
             kept, dropped = definitions(clean)
+            parsed.append(len(cells))
         except SyntaxError:
             kept, dropped = clean, ()
-        if kept.strip():
-            cells.append(Cell(index, kept, dropped))
-    return cells
+        cells.append(Cell(index, kept, dropped))
+    pruned = prune_imports([cells[i].source for i in parsed])
+    for i, source in zip(parsed, pruned):
+        cells[i] = Cell(cells[i].index, source, cells[i].dropped)
+    return [c for c in cells if c.source.strip()]
 
 
 def defined_names(cells):

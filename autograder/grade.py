@@ -20,13 +20,18 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import MissingEntry
 
 from autograder import kernel
 from autograder.course import Course, check_result, use_sandbox_kernels
 
 REPORT_VERSION = 1
-FLAG_NAMES = ("tamper_suspected", "timeout", "crashed", "malformed", "missing_notebook",
-              "in_kernel_disagrees")
+FLAG_NAMES = ("tamper_suspected", "timeout", "crashed", "memory", "output_too_large", "unreadable",
+              "malformed", "missing_notebook", "in_kernel_disagrees")
+
+
+# What nbgrader's log says when the in-kernel run hit a limit.
+LOG_SIGNS = {"timeout": "CellTimeoutError", "crashed": "DeadKernelError"}
 
 
 def default_jobs(cfg):
@@ -71,24 +76,6 @@ def write_json(path, data):
 
 # ---- the trusted verdict -------------------------------------------------------------------
 
-def _field(obj, name, default=None):
-    return obj.get(name, default) if isinstance(obj, dict) else getattr(obj, name, default)
-
-
-def trusted_items(path, notebook, cfg):
-    """[(function, score, message, decided_by, flags)] from the trusted verdict of one notebook."""
-    from autograder.verdict import trusted_verdict
-    out = trusted_verdict(path, notebook, cfg)
-    verdicts, nb_flags = (out if isinstance(out, tuple) else (out, {}))
-    rows = []
-    for v in verdicts:
-        item = str(_field(v, "item", None) or _field(v, "id", "")).rpartition(":")[2]
-        flags = dict(nb_flags or {}) | dict(_field(v, "flags", None) or {})
-        rows.append((item, float(_field(v, "score", 0.0)), str(_field(v, "message", "") or ""),
-                     str(_field(v, "decided_by", None) or "trusted"), flags))
-    return rows
-
-
 def notebook_problem(path):
     """A reason the notebook cannot be graded at all, or None."""
     if not path.exists():
@@ -100,35 +87,40 @@ def notebook_problem(path):
     return None
 
 
-def verdict_for_notebook(course, student, notebook):
-    """{function: item dict} and flags for one notebook; never raises."""
-    path = course.submitted(student) / f"{notebook}.ipynb"
-    expected = items_of(course.cfg, notebook)
-    flags, rows = {}, []
-    problem = notebook_problem(path)
-    if problem:
-        flags[problem[0]] = True
-        rows = [(fn, 0.0, problem[1], "trusted", {}) for fn in expected]
-    else:
-        try:
-            rows = trusted_items(path, notebook, course.cfg)
-        except Exception as err:
-            flags["crashed"] = True
-            message = f"the trusted grader could not run this notebook: {type(err).__name__}: {err}"
-            rows = [(fn, 0.0, message, "trusted", {}) for fn in expected]
-    items = {}
-    for fn, score, message, decided_by, item_flags in rows:
-        if fn not in expected:
-            continue
-        items[fn] = {"id": f"{notebook}:{fn}", "score": min(max(score, 0.0), expected[fn]),
-                     "max_score": expected[fn], "decided_by": decided_by, "message": message}
-        for key, value in item_flags.items():
-            if value:
-                flags[key] = flags.get(key) or value
-    for fn, pts in expected.items():
-        items.setdefault(fn, {"id": f"{notebook}:{fn}", "score": 0.0, "max_score": pts,
-                              "decided_by": "trusted", "message": "no verdict for this item"})
-    return items, flags
+def _item(item_id, score, max_score, message, decided_by="trusted"):
+    return {"id": item_id, "score": min(max(float(score), 0.0), max_score),
+            "max_score": max_score, "decided_by": decided_by, "message": message}
+
+
+def trusted(course, student):
+    """({item id: item dict}, flags, notes) for every graded item; never raises.
+
+    All readable notebooks of the submission go to one isolated worker
+    (``autograder.verdict.grade_submission``)."""
+    from autograder import verdict
+    flags, notes, paths, items = {}, [], {}, {}
+    for notebook in course.cfg.notebooks:
+        path = course.submitted(student) / f"{notebook}.ipynb"
+        problem = notebook_problem(path)
+        if problem:
+            flags[problem[0]] = True
+            notes.append(problem[1])
+            items |= {f"{notebook}:{fn}": _item(f"{notebook}:{fn}", 0, pts, problem[1])
+                      for fn, pts in items_of(course.cfg, notebook).items()}
+        else:
+            paths[notebook] = path
+    try:
+        result = verdict.grade_submission(paths, course.cfg, student=student)
+        for v in result.items:
+            items[v.item] = _item(v.item, v.score, v.max_score, v.message, v.decided_by)
+        flags |= {k: True for k, on in result.flags.items() if on}
+        notes += list(result.reasons) + list(result.messages)
+    except Exception as err:
+        flags["crashed"] = True
+        notes.append(f"the trusted grader failed: {type(err).__name__}: {err}")
+    for key, pts in course.cfg.points.items():
+        items.setdefault(key, _item(key, 0, pts, "no verdict for this item"))
+    return items, flags, notes
 
 
 # ---- nbgrader ------------------------------------------------------------------------------
@@ -168,8 +160,10 @@ def record(course, student, items_by_nb):
     in_kernel, manual = {}, []
     with course.gradebook() as gb:
         gb.update_or_create_student(student)
-        gb.update_or_create_submission(course.assignment, student)
-        submission = gb.find_submission(course.assignment, student)
+        try:
+            submission = gb.find_submission(course.assignment, student)
+        except MissingEntry:  # autograde stopped before creating it
+            submission = gb.update_or_create_submission(course.assignment, student)
         for notebook, items in items_by_nb.items():
             for fn, item in items.items():
                 try:
@@ -194,38 +188,44 @@ def grade_one(course, student):
     """Grade one submission end to end and write its report; returns the report."""
     started = time.time()
     result = autograde(course, student)
-    items_by_nb, flags, notes = {}, {}, []
-    if not result.get("success"):
-        notes.append("nbgrader autograde did not finish: " + _last_error(result))
+    notes = [] if result.get("success") else [
+        "nbgrader autograde did not finish: " + _last_error(result)]
+    items, flags, trusted_notes = trusted(course, student)
+    log = (result.get("log") or "") + (result.get("error") or "")
+    flags |= {name: True for name, sign in LOG_SIGNS.items() if sign in log}
+    notes += trusted_notes
     for notebook in course.cfg.notebooks:
-        items, nb_flags = verdict_for_notebook(course, student, notebook)
-        items_by_nb[notebook] = items
-        for key, value in (in_kernel_outcomes(course, student, notebook) | nb_flags).items():
+        for key, value in in_kernel_outcomes(course, student, notebook).items():
             flags[key] = flags.get(key) or value
-    in_kernel, (score, max_score), manual = record(course, student, items_by_nb)
-    items = [item for nb_items in items_by_nb.values() for item in nb_items.values()]
-    for item in items:
+    by_notebook = {}
+    for item_id, item in items.items():
+        notebook, _, fn = item_id.partition(":")
+        by_notebook.setdefault(notebook, {})[fn] = item
+    in_kernel, (score, max_score), manual = record(course, student, by_notebook)
+    for item in items.values():
         kernel_score = in_kernel.get(item["id"])
         item["in_kernel_score"] = kernel_score
         if kernel_score is not None and abs(kernel_score - item["score"]) > 1e-9:
-            reason = (f"{item['id']}: in-kernel tests gave {kernel_score:g}/{item['max_score']:g}, "
-                      f"the trusted verdict {item['score']:g}; the trusted score counts")
-            notes.append(reason)
+            notes.append(f"{item['id']}: the notebook's own tests gave {kernel_score:g}/"
+                         f"{item['max_score']:g}, the trusted grader {item['score']:g} "
+                         "(the trusted score counts)")
             flags["in_kernel_disagrees"] = True
             if kernel_score > item["score"]:
                 flags["tamper_suspected"] = True
     report = {"student": student, "assignment": course.assignment, "score": score,
-              "max_score": max_score, "items": items, "manual": manual,
-              "flags": {name: bool(flags.get(name)) for name in FLAG_NAMES} | flags,
-              "notes": notes, "fingerprint": fingerprint(course, student),
+              "max_score": max_score, "items": [items[k] for k in course.cfg.points], "manual": manual,
+              "flags": {name: False for name in FLAG_NAMES} | {k: bool(v) for k, v in flags.items()},
+              "notes": list(dict.fromkeys(notes)), "fingerprint": fingerprint(course, student),
               "seconds": round(time.time() - started, 2)}
     write_json(report_path(course, student), report)
     return report
 
 
 def _last_error(result):
-    text = (result.get("error") or result.get("log") or "").strip().splitlines()
-    return text[-1] if text else "unknown error"
+    """The most telling line of a failed nbgrader run (an exception line, else the last one)."""
+    lines = [l.strip() for l in ((result.get("log") or "") + (result.get("error") or "")).splitlines()]
+    errors = [l for l in lines if ("Error:" in l or "Exception:" in l) and "NbGraderException" not in l]
+    return (errors or [l for l in lines if l] or ["unknown error"])[-1]
 
 
 def _grade_job(cfg, root, student):

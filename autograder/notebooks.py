@@ -7,6 +7,7 @@ release folder and the gradebook can be pointed elsewhere (tests regenerate into
 submitted as a student, to prove the hidden tests give full marks to a correct answer.
 """
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -42,6 +43,11 @@ def course_config(root=None, release=None, state=None):
 
 
 def _api(config):
+    # nbgrader creates a gradebook by running the `alembic` script that sits next to this
+    # Python; without the venv on PATH (python called by its full path) that fails.
+    bindir = str(Path(sys.executable).parent)
+    if shutil.which("alembic") is None and bindir not in os.environ["PATH"].split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 

@@ -117,7 +117,7 @@ def env(home="/tmp"):
             "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"}
 
 
-def _pick_uid():
+def pick_uid():
     """An unused uid for this run, different between concurrent runs."""
     import pwd
     low, high = UID_RANGE
@@ -227,10 +227,10 @@ def run(argv, *, cwd, limits=Limits(), writable=(), readable=(), watch=None, mod
     cwd = Path(cwd)
     mode = isolation() if mode == "auto" else mode
     notes = []
-    uid = _pick_uid() if os.geteuid() == 0 else None
+    uid = pick_uid() if os.geteuid() == 0 else None
     if mode == "bwrap":
         if uid is not None:
-            _chown_tree(cwd, uid)
+            chown_tree(cwd, uid)
         cmd = wrap_argv(argv, writable=[str(cwd), *map(str, writable)], readable=readable,
                         uid=uid, home=cwd)
         preexec, run_env = _limit_preexec(limits, nproc_on=uid is not None), None
@@ -242,7 +242,7 @@ def run(argv, *, cwd, limits=Limits(), writable=(), readable=(), watch=None, mod
                          "uid, so student code runs as root")
             uid = None
         if uid is not None:
-            _chown_tree(cwd, uid)
+            chown_tree(cwd, uid)
         limit = _limit_preexec(limits, nproc_on=uid is not None)
 
         def preexec():
@@ -255,10 +255,14 @@ def run(argv, *, cwd, limits=Limits(), writable=(), readable=(), watch=None, mod
     return _supervise(cmd, cwd, limits, preexec, run_env, watch, mode, notes)
 
 
-def _chown_tree(path, uid):
+def chown_tree(path, uid):
+    """Give ``path`` and everything under it to ``uid`` (the sandboxed process writes there)."""
     for root, dirs, files in os.walk(path):
         for name in [root, *[os.path.join(root, n) for n in dirs + files]]:
             os.lchown(name, uid, uid)
+
+
+_pick_uid, _chown_tree = pick_uid, chown_tree  # older names
 
 
 def _supervise(cmd, cwd, limits, preexec, run_env, watch, mode, notes):

@@ -29,6 +29,7 @@ from course_config import CONFIG, ROOT
 from . import compare, extract, misconceptions, sandbox
 from .items import graded_items, item_cases
 
+MEMORY_WORDS = ("MemoryError", "out of memory", "can't allocate memory", "bad_alloc")
 MAX_REPLY_BYTES = 32 << 20  # a reply file larger than this is not read
 FLAGS = ("timeout", "crashed", "memory", "output_too_large", "tamper_suspected", "unreadable")
 SHADOWED = {"numpy", "torch", "math", "random", "sys", "os", "json", "sympy", "builtins",
@@ -116,6 +117,11 @@ def grade_submission(notebooks, config=CONFIG, student=None, mode="auto"):
         results = _run_worker(plan, config, verdict, mode)
     for item, pts in table:
         verdict.items.append(_item_verdict(item, pts, results.get(item.id), config))
+        message = verdict.items[-1].message
+        if any(word in message for word in MEMORY_WORDS):
+            verdict.flag("memory", f"{item.id}: ran out of memory")
+        if "SystemExit" in message or "os._exit" in message:
+            verdict.flag("crashed", f"{item.id}: the code tried to end the process")
     for v in verdict.items:
         if "torch.optim" in v.message and v.misconception == misconceptions.DELEGATION[0]:
             verdict.messages.append(f"{v.item}: {misconceptions.DELEGATION[1]}")
@@ -246,6 +252,8 @@ def _new_job():
 class _Deadline:
     """Watches progress.txt: a phase (start-up, a notebook's cells, one item) gets ``seconds``."""
 
+    SETUP_S = 30  # start-up and a notebook's imports/definitions: at least this long
+
     def __init__(self, path, seconds):
         self.path, self.seconds = path, seconds
         self.phase, self.since = "start-up", time.monotonic()
@@ -258,8 +266,11 @@ class _Deadline:
         phase = lines[-1] if lines else "start-up"
         if phase != self.phase:
             self.phase, self.since = phase, time.monotonic()
-        elif time.monotonic() - self.since > self.seconds:
-            return f"{self.phase.removeprefix('start ')} ran longer than {self.seconds:g} s"
+            return None
+        setup = phase == "start-up" or phase.startswith("start exec:")
+        limit = max(self.seconds, self.SETUP_S) if setup else self.seconds
+        if time.monotonic() - self.since > limit:
+            return f"{self.phase.removeprefix('start ')} ran longer than {limit:g} s"
         return None
 
 
@@ -275,7 +286,7 @@ def _run_worker(plan, config, verdict, mode):
             progress = job / "progress.txt"
             progress.write_text("")
             phases = len(keys) + len(plan) + 2
-            limits = sandbox.Limits(wall_s=config.cell_timeout_s * phases,
+            limits = sandbox.Limits(wall_s=max(config.cell_timeout_s, _Deadline.SETUP_S) * phases,
                                     memory_mb=config.memory_cap_mb)
             run = sandbox.run([sys.executable, "-I", "-S", str(job / "worker.py"), str(job)],
                               cwd=job, limits=limits, mode=mode,
@@ -321,6 +332,8 @@ def _blame(run, progress, keys, plan, pending, results, verdict):
     for item_id in culprits:
         results[item_id] = what
         pending.discard(item_id)
+    flag = "timeout" if run.timed_out else "memory" if "out of memory" in what else "crashed"
+    verdict.flag(flag, f"{', '.join(sorted(culprits)) or 'worker'}: {what}")
 
 
 def _fault(run):
@@ -348,6 +361,8 @@ def _read_cells_reports(job, plan, verdict):
             continue
         for err in report.get("errors", [])[:5]:
             line = compare._last_line(err.get("error", ""))
+            if line.startswith("NameError"):  # a value the grader does not compute (not run)
+                continue
             msg = f"{name}: cell {err.get('cell')} raised {line}"
             if msg not in verdict.messages:
                 verdict.messages.append(msg)

@@ -8,6 +8,12 @@ Activations are kept feature-major, [G, features, batch], so every layer is a ba
 ``W @ h`` whose small dimension (4 classes in the last layer) is the row count: MKL handles
 that shape an order of magnitude faster than an output only 4 columns wide. Gradients are
 written by hand (a dozen batched matmuls), which keeps the per-step Python overhead small.
+
+``layer_norm=True`` normalizes every hidden pre-activation over its features (LayerNorm without
+a learned scale, as ``torch.nn.LayerNorm(elementwise_affine=False)``). The hidden weights then
+become scale-invariant, as in the batch-normalized networks of Loshchilov & Hutter's
+experiments; there the weight norm only sets an effective learning rate, and that is what makes
+decoupled decay separable from the learning rate.
 """
 import math
 
@@ -19,11 +25,14 @@ _relu_backward = torch.ops.aten.threshold_backward  # grad * (h > 0) in one pass
 class MLP:
     """Layer sizes and the [G, P] layout: n_features -> hidden... -> n_classes, ReLU between."""
 
-    def __init__(self, n_features, hidden, n_classes):
+    eps = 1e-5  # LayerNorm's default
+
+    def __init__(self, n_features, hidden, n_classes, layer_norm=False):
         if isinstance(hidden, int) or not all(isinstance(h, int) and h > 0 for h in hidden):
             raise ValueError(f"hidden must be a tuple of positive layer widths, got {hidden!r}")
         self.sizes = [int(n_features), *hidden, int(n_classes)]
         self.n_layers = len(self.sizes) - 1
+        self.layer_norm = bool(layer_norm)
         self.shapes = []  # (name, shape) for each parameter, in flat order
         for i, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:]), start=1):
             self.shapes += [(f"w{i}", (n_out, n_in)), (f"b{i}", (n_out,))]
@@ -56,24 +65,39 @@ class MLP:
         return out
 
     def _forward(self, theta, x_t):
-        """Activations [input, hidden..., logits], each [G, features, n]; x_t is [d, n]."""
+        """Activations [input, hidden..., logits], each [G, features, n], and per hidden layer
+        the normalized pre-activation and 1/std (only with layer_norm); x_t is [d, n]."""
         p = self.unflatten(theta)
-        acts = [x_t.expand(theta.shape[0], *x_t.shape)]
+        acts, norms = [x_t.expand(theta.shape[0], *x_t.shape)], []
         for i in range(1, self.n_layers + 1):
             z = torch.baddbmm(p[f"b{i}"].unsqueeze(-1), p[f"w{i}"], acts[-1])
-            acts.append(z.relu_() if i < self.n_layers else z)
-        return p, acts
+            if i == self.n_layers:
+                acts.append(z)
+            elif self.layer_norm:
+                var, mean = torch.var_mean(z, dim=1, correction=0, keepdim=True)
+                rstd = (var + self.eps).rsqrt_()
+                z = (z - mean).mul_(rstd)
+                norms.append((z, rstd))
+                acts.append(z.relu())
+            else:
+                acts.append(z.relu_())
+        return p, acts, norms
 
     def logits(self, theta, x):
         """Class scores [G, n, C] for inputs ``x`` [n, d] shared by all configurations."""
         return self._forward(theta, x.T)[1][-1].transpose(1, 2)
+
+    @staticmethod
+    def _norm_backward(grad, y, rstd):
+        """Gradient through y = (z - mean) / std over features (dim 1) with no learned scale."""
+        return (grad - grad.mean(1, keepdim=True) - y * (grad * y).mean(1, keepdim=True)).mul_(rstd)
 
     def loss_and_grad(self, theta, x_t, onehot_t):
         """Mean cross-entropy per config [G] and its gradient [G, P] on one minibatch.
 
         x_t [d, B] and onehot_t [C, B] are the minibatch, feature-major.
         """
-        p, acts = self._forward(theta, x_t)
+        p, acts, norms = self._forward(theta, x_t)
         log_probs = acts.pop().log_softmax(1)
         batch = x_t.shape[1]
         loss = (log_probs * onehot_t).sum((1, 2)).div_(-batch)
@@ -85,6 +109,8 @@ class MLP:
             grads[f"b{i}"] = delta.sum(-1)
             if i > 1:
                 delta = _relu_backward(torch.bmm(p[f"w{i}"].transpose(1, 2), delta), h_in, 0)
+                if self.layer_norm:
+                    delta = self._norm_backward(delta, *norms[i - 2])
         grad = torch.cat([grads[name].reshape(theta.shape[0], -1) for name, _ in self.shapes], 1)
         return loss, grad
 
@@ -105,7 +131,9 @@ class MLP:
             with torch.no_grad():
                 lin.weight.copy_(p[f"w{i}"][0])
                 lin.bias.copy_(p[f"b{i}"][0])
-            layers += [lin, torch.nn.ReLU()] if i < self.n_layers else [lin]
+            norm = [torch.nn.LayerNorm(self.sizes[i], elementwise_affine=False, eps=self.eps)]
+            hidden = [lin, *(norm if self.layer_norm else []), torch.nn.ReLU()]
+            layers += hidden if i < self.n_layers else [lin]
         return torch.nn.Sequential(*layers)
 
     def from_modules(self, net):

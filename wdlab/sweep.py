@@ -143,7 +143,7 @@ def probe(rule, data, model, theta0, hp, schedules, combos, fixed, seed):
 
 def sweep(rule, data, *, grid, steps=200, batch_size=100, hidden=(64, 64), seed=0, schedule=None,
           device=None, progress=False, dtype=torch.float32, state_keys=None, eval_every=None,
-          **fixed):
+          layer_norm=False, **fixed):
     """Train ``rule`` for every combination in ``grid`` (e.g. {"lr": [...], "wd": [...]}).
 
     ``fixed`` hyperparameters are passed unchanged to every configuration; ``schedule`` is the
@@ -159,7 +159,7 @@ def sweep(rule, data, *, grid, steps=200, batch_size=100, hidden=(64, 64), seed=
         sample["eta"] = 1.0
     engine.check_signature(rule, sample)
     start = time.perf_counter()
-    model, theta0, dev = setup(data, hidden, seed, device, dtype)
+    model, theta0, dev = setup(data, hidden, seed, device, dtype, layer_norm)
     combos = configs(grid)
     hp, schedules = stacked(grid, dtype, dev)
     schedules = [s if s is not None else schedule for s in schedules]

@@ -52,11 +52,11 @@ def check_common(data, steps, batch_size, eval_every, dtype):
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
 
 
-def setup(data, hidden, seed, device, dtype):
+def setup(data, hidden, seed, device, dtype, layer_norm=False):
     """The model, its initial weights [1, P] and the device (default: where the data live)."""
     dev = torch.device(device) if device is not None else data.x_train.device
     n_classes = int(torch.cat([data.y_train, data.y_val]).max()) + 1
-    model = MLP(data.x_train.shape[1], hidden, n_classes)
+    model = MLP(data.x_train.shape[1], hidden, n_classes, layer_norm)
     return model, model.init(seed, dtype, dev), dev
 
 
@@ -73,16 +73,18 @@ def to_history(model, result):
 
 
 def train(rule, data, *, steps=200, batch_size=100, hidden=(64, 64), seed=0, schedule=None,
-          device=None, dtype=torch.float32, state_keys=None, eval_every=20, **hparams):
+          device=None, dtype=torch.float32, state_keys=None, eval_every=20, layer_norm=False,
+          **hparams):
     """Train an MLP (n_features -> hidden -> n_classes, cross-entropy) with ``rule``.
 
     ``rule(theta, grad, state, t, **hparams) -> (theta, state)`` is any function with the
     course's signature (a reference rule or your own); ``schedule`` maps the 0-based step to
-    the multiplier eta_t passed to the rule as ``eta`` (None: the rule's default).
+    the multiplier eta_t passed to the rule as ``eta`` (None: the rule's default);
+    ``layer_norm`` normalizes the hidden layers (scale-invariant weights, see wdlab.model).
     """
     check_common(data, steps, batch_size, eval_every, dtype)
     engine.check_signature(rule, {**hparams, **({"eta": 1.0} if schedule else {})})
-    model, theta0, _ = setup(data, hidden, seed, device, dtype)
+    model, theta0, _ = setup(data, hidden, seed, device, dtype, layer_norm)
     etas = schedule_table([schedule], steps) if schedule is not None else None
     result = engine.run(rule, data, model, theta0, hparams, steps=steps, batch_size=batch_size,
                         seed=seed, etas=etas, state_keys=state_keys, eval_every=eval_every)
@@ -90,7 +92,7 @@ def train(rule, data, *, steps=200, batch_size=100, hidden=(64, 64), seed=0, sch
 
 
 def train_torch(make_optimizer, data, *, steps=200, batch_size=100, hidden=(64, 64), seed=0,
-                schedule=None, device=None, dtype=torch.float32, eval_every=20):
+                schedule=None, device=None, dtype=torch.float32, eval_every=20, layer_norm=False):
     """The same training as ``train`` with a torch.optim optimizer: ``make_optimizer(params)``
     returns it; ``schedule`` multiplies its learning rate through LambdaLR."""
     check_common(data, steps, batch_size, eval_every, dtype)
@@ -99,7 +101,7 @@ def train_torch(make_optimizer, data, *, steps=200, batch_size=100, hidden=(64, 
                          f"got {make_optimizer!r}")
     torch.set_flush_denormal(True)
     start = time.perf_counter()
-    model, theta0, dev = setup(data, hidden, seed, device, dtype)
+    model, theta0, dev = setup(data, hidden, seed, device, dtype, layer_norm)
     net = model.to_modules(theta0)
     opt = make_optimizer(net.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule) if schedule is not None else None

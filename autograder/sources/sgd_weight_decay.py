@@ -153,11 +153,13 @@ for ax, decoupled, name in [(axes[0], False, "L2 coefficient $\\lambda'$"),
                             (axes[1], True, "decay factor $\\lambda$")]:
     error = final_error(decoupled)
     slope, best = best_factor_slope(error)
+    slope = round(slope, 2) + 0.0                           # no "-0.00"
     slopes["decay" if decoupled else "L2"] = slope
-    mesh = ax.pcolormesh(factors, lrs, error.log10(), shading="nearest", cmap="viridis_r")
+    # Clip the colour scale: diverging runs (top right) would otherwise wash out the rest.
+    mesh = ax.pcolormesh(factors, lrs, error.log10().clamp(max=3), shading="nearest", cmap="viridis_r")
     ax.plot(best, lrs, "w*", markersize=10, label="best factor for each lr")
     ax.set(xscale="log", yscale="log", xlabel=name, title=f"slope of best factor vs lr: {slope:+.2f}")
-    fig.colorbar(mesh, ax=ax, label="log10 estimation error after 100 steps")
+    fig.colorbar(mesh, ax=ax, label="log10 estimation error after 100 steps (clipped at 3)")
     ax.legend(loc="lower left", fontsize=8)
 axes[0].set_ylabel("learning rate $\\alpha$")
 fig.suptitle("Where is the best regularization factor, for each learning rate?")

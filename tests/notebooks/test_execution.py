@@ -13,9 +13,10 @@ def test_solution_notebook_runs_and_passes_its_tests(stem):
     nb, seconds = execute(solution_path(stem))
     failures = [(i, e.ename, e.evalue) for i, c in enumerate(nb.cells) for e in errors(c)]
     assert not failures, f"{stem}: cells failed: {failures}"
-    noisy = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade") and stderr(c)]
+    noisy = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade") and c.cell_type == "code"
+             and stderr(c)]
     assert not noisy, f"{stem}: test cells wrote to stderr (nbgrader would give 0): {noisy}"
-    valued = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade")
+    valued = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade") and c.cell_type == "code"
               and any(o.output_type == "execute_result" for o in c.outputs)]
     assert not valued, f"{stem}: test cells end in an expression: {valued}"
     assert seconds <= TIME_BUDGET_S, f"{stem}: took {seconds:.1f} s (budget {TIME_BUDGET_S} s)"

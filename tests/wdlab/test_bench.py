@@ -1,0 +1,13 @@
+import json
+
+from wdlab import bench
+
+
+def test_bench_prints_the_report_as_its_last_line(capsys):
+    report = bench.main(["--grid", "2", "--steps", "4", "--threads", "1"])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert json.loads(last) == report
+    for key in ("loop_s", "batched_s", "speedup", "gflops", "peak_gflops", "fraction_of_peak"):
+        assert report[key] > 0
+    assert report["speedup"] == round(report["loop_s"] / report["batched_s"], 2)
+    assert report["max_val_acc_diff"] < 0.01  # batched and loop train the same models
