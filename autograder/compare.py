@@ -31,22 +31,30 @@ def tolerance(dtype, config):
     return config.tolerances.get(name, config.tolerances["float32"])
 
 
+def _f64(x):
+    if torch.is_tensor(x):
+        return x.detach().to(torch.float64)
+    return torch.as_tensor(np.asarray(x), dtype=torch.float64)
+
+
 def mismatch(actual, expected, rtol, atol):
     """None when close, else the max abs error; NaN/inf must sit where the expected has them."""
-    a = torch.as_tensor(np.asarray(actual), dtype=torch.float64)
-    b = torch.as_tensor(expected, dtype=torch.float64) if not torch.is_tensor(expected) \
-        else expected.detach().to(torch.float64)
+    a, b = _f64(actual), _f64(expected)
     if a.shape != b.shape:
         return float("inf")
+    if bool(torch.isfinite(b).all()):
+        if not bool(torch.isfinite(a).all()):
+            return float("inf")
+        err = (a - b).abs()
+        scale = float(b.abs().max()) if b.numel() else 0.0
+        if bool((err <= atol * max(scale, 1e-30) + rtol * b.abs()).all()):
+            return None
+        return float(err.max())
     finite = torch.isfinite(b)
     same_special = (~finite) & ((a == b) | (torch.isnan(a) & torch.isnan(b)))
     if bool(((~finite) & ~same_special).any()) or bool((~torch.isfinite(a) & finite).any()):
         return float("inf")
-    scale = float(b[finite].abs().max()) if bool(finite.any()) else 0.0
-    err = (a - b).abs()[finite]
-    if bool((err <= atol * max(scale, 1e-30) + rtol * b[finite].abs()).all()):
-        return None
-    return float(err.max())
+    return mismatch(a[finite], b[finite], rtol, atol) if bool(finite.any()) else None
 
 
 # -- step rules ------------------------------------------------------------------------------
@@ -55,6 +63,8 @@ def replay_steps(rule, case, thetas, states, n, rtol, atol):
     student's previous iterate, as (step, what, error); None when all ``n`` steps agree."""
     theta = case.theta0
     state = {k: torch.zeros_like(theta) for k in case.state_keys}
+    thetas = torch.from_numpy(np.asarray(thetas[:n]))
+    states = {k: torch.from_numpy(np.asarray(v[:n])) for k, v in states.items()}
     for t in range(1, n + 1):
         grad = case.grad(theta, t)
         try:
@@ -69,8 +79,8 @@ def replay_steps(rule, case, thetas, states, n, rtol, atol):
                                                        max(float(exp.abs().max()), 1e-30)))
             if err is not None:
                 return t, what, err
-        theta = torch.as_tensor(thetas[t - 1], dtype=case.dtype)
-        state = {k: torch.as_tensor(states[k][t - 1], dtype=case.dtype) for k in case.state_keys}
+        theta = thetas[t - 1].to(case.dtype)
+        state = {k: states[k][t - 1].to(case.dtype) for k in case.state_keys}
     return None
 
 

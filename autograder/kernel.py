@@ -74,6 +74,13 @@ def sandboxed_argv(cmd, readable, connection_file):
     return argv, uid
 
 
+def quiet():
+    """The kernel's own terminal chatter (connection banner) would flood the grading log."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder.kernel",
                                      description="Start a Jupyter kernel inside the grading sandbox.")
@@ -88,6 +95,7 @@ def main(argv=None):
     if sandbox.isolation() == "bwrap":
         full, _ = sandboxed_argv(cmd, args.readable, connection_file)
         limits_preexec(args.memory_mb)
+        quiet()
         os.execv(full[0], full)
     warnings.warn("grading sandbox: bubblewrap is not available, so the kernel runs with "
                   "resource limits only and can read the instructor's files "
@@ -95,6 +103,7 @@ def main(argv=None):
     limits_preexec(args.memory_mb)
     env = sandbox.env(os.getcwd()) | {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    quiet()
     os.execve(cmd[0], cmd, env)
 
 

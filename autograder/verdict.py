@@ -270,7 +270,7 @@ class _Deadline:
         setup = phase == "start-up" or phase.startswith("start exec:")
         limit = max(self.seconds, self.SETUP_S) if setup else self.seconds
         if time.monotonic() - self.since > limit:
-            return f"{self.phase.removeprefix('start ')} ran longer than {limit:g} s"
+            return f"ran longer than the {limit:g} s time limit and was stopped"
         return None
 
 
@@ -320,36 +320,37 @@ def _blame(run, progress, keys, plan, pending, results, verdict):
     if phase is None or phase == "finished":
         culprits = set(pending)
         tail = run.stderr.decode(errors="replace").strip().splitlines()[-3:]
-        what += " before grading started" + (f" ({' | '.join(tail)})" if tail else "")
+        what = f"The grading worker {what} before grading started" + (
+            f" ({' | '.join(tail)})" if tail else "")
     elif phase.startswith("exec:"):
         nb = phase[len("exec:"):]
         culprits = {i.id for name, _, items in plan if name == nb for i in items} & pending
-        what = f"running the notebook's cells, the worker {what}"
+        what = f"Running the notebook's definitions {what}"
     else:
         item = keys.get(phase, (None,))[0]
         culprits = {item.id} if item else set(pending)
-        what = f"the worker {what} in this function"
+        what = f"This function {what}"
     for item_id in culprits:
         results[item_id] = what
         pending.discard(item_id)
     flag = "timeout" if run.timed_out else "memory" if "out of memory" in what else "crashed"
-    verdict.flag(flag, f"{', '.join(sorted(culprits)) or 'worker'}: {what}")
+    verdict.flag(flag, f"{', '.join(sorted(culprits)) or 'worker'}: {what[0].lower()}{what[1:]}")
 
 
 def _fault(run):
-    """One line saying how the worker ended, and the submission flag it sets."""
+    """How the worker ended, as the end of a sentence."""
     text = (run.stderr or b"").decode(errors="replace")
     if run.timed_out:
-        return f"was stopped: {run.killed_reason}"
-    if "MemoryError" in text or "bad_alloc" in text or "out of memory" in text.lower():
-        return "ran out of memory (limit reached)"
+        return run.killed_reason
+    if any(word in text for word in MEMORY_WORDS):
+        return "ran out of memory"
     if run.signal:
         try:
             name = signal.Signals(run.signal).name
         except ValueError:
             name = str(run.signal)
-        return f"crashed ({name})"
-    return f"exited with code {run.returncode} (e.g. exit() or os._exit)"
+        return f"crashed the process ({name})"
+    return f"ended the process (exit code {run.returncode})"
 
 
 def _read_cells_reports(job, plan, verdict):

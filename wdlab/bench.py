@@ -103,10 +103,14 @@ def main(argv=None):
     report = {"batched_s": round(batched_s, 3)}
     if not args.skip_loop:
         loop_s, loop_acc = run_loop(data, args.grid, args.steps, device)
-        diff = max(float(np.abs(a - b).max()) for a, b in zip(batched_acc, loop_acc))
-        print(f"loop: {loop_s:.2f} s; largest val_acc difference batched vs loop {diff:.4f}")
+        # float32 rounding (hand-written vs autograd backward) grows chaotically at large lr:
+        # the median difference is the like-for-like check, the largest one shows the chaos
+        diffs = np.concatenate([np.abs(a - b).ravel() for a, b in zip(batched_acc, loop_acc)])
+        print(f"loop: {loop_s:.2f} s; val_acc difference batched vs loop: median "
+              f"{np.median(diffs):.4f}, largest {diffs.max():.4f}")
         report = {"loop_s": round(loop_s, 3), **report, "speedup": round(loop_s / batched_s, 2),
-                  "max_val_acc_diff": round(diff, 4)}
+                  "median_val_acc_diff": round(float(np.median(diffs)), 4),
+                  "max_val_acc_diff": round(float(diffs.max()), 4)}
     gflops = flop / batched_s / 1e9
     report.update(gflops=round(gflops, 2), peak_gflops=round(peak, 2),
                   fraction_of_peak=round(gflops / peak, 3), workload_gflop=round(flop / 1e9, 2),

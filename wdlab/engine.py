@@ -118,6 +118,7 @@ def run(rule, data, model, theta0, hparams, *, steps, batch_size, seed, etas=Non
     train_loss = torch.empty(steps, g_count, dtype=dtype, device=dev)
     val_loss, val_acc = [], []
     theta, state = theta0, initial_state(rule, theta0, state_keys)
+    lazy = isinstance(state, ZeroState)  # undeclared state: keep reading missing keys as zeros
     bar = progress_bar(steps, progress, "steps")
     for t in range(1, steps + 1):
         loss, grad = model.loss_and_grad(theta, xs[t - 1], onehots[t - 1])
@@ -127,8 +128,7 @@ def run(rule, data, model, theta0, hparams, *, steps, batch_size, seed, etas=Non
         if t == 1:
             check_output(out, theta)
         theta, state = out
-        if isinstance(state, dict) and not isinstance(state, ZeroState) and state_keys is None \
-                and not isinstance(getattr(rule, "state", None), (tuple, list)):
+        if lazy and not isinstance(state, ZeroState):
             state = ZeroState(theta, state)
         if t in points:
             loss_v, acc_v = model.evaluate(theta, x_val, y_val)

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from wdlab import bench
 
 
@@ -9,5 +11,5 @@ def test_bench_prints_the_report_as_its_last_line(capsys):
     assert json.loads(last) == report
     for key in ("loop_s", "batched_s", "speedup", "gflops", "peak_gflops", "fraction_of_peak"):
         assert report[key] > 0
-    assert report["speedup"] == round(report["loop_s"] / report["batched_s"], 2)
-    assert report["max_val_acc_diff"] < 0.01  # batched and loop train the same models
+    assert report["speedup"] == pytest.approx(report["loop_s"] / report["batched_s"], rel=0.05)
+    assert report["max_val_acc_diff"] < 0.01  # batched and loop train the same models (4 steps)

@@ -22,9 +22,9 @@ def _result(score, decay="wd"):
 
 
 def test_coupling_slope_recovers_the_ridge_direction():
-    diagonal = _result(lambda ll, lw: 0.95 - 0.1 * (lw + ll + 4.0) ** 2)  # best log wd = -4 - log lr
+    diagonal = _result(lambda ll, lw: 0.95 - 0.1 * (lw + ll + 5.5) ** 2)  # best log wd = -5.5 - log lr
     aligned = _result(lambda ll, lw: 0.95 - 0.1 * (lw + 3.0) ** 2 - 0.01 * ll ** 2)
-    rising = _result(lambda ll, lw: 0.95 - 0.1 * (lw - ll / 2 + 4.0) ** 2, decay="l2")
+    rising = _result(lambda ll, lw: 0.95 - 0.1 * (lw - ll / 2 + 2.0) ** 2, decay="l2")
     assert plots.coupling_slope(diagonal) == pytest.approx(-1.0, abs=0.15)
     assert plots.coupling_slope(aligned) == pytest.approx(0.0, abs=0.1)
     assert plots.coupling_slope(rising) == pytest.approx(0.5, abs=0.15)
@@ -32,7 +32,7 @@ def test_coupling_slope_recovers_the_ridge_direction():
 
 
 def test_heatmaps_share_one_colour_scale_and_mark_the_best():
-    a = _result(lambda ll, lw: 0.95 - 0.1 * (lw + ll + 4.0) ** 2)
+    a = _result(lambda ll, lw: 0.95 - 0.1 * (lw + ll + 5.5) ** 2)
     b = _result(lambda ll, lw: 0.5 - 0.1 * (lw + 3.0) ** 2)
     fig = plots.heatmaps({"L2": a, "decoupled": b}, metric=["val_acc", "val_loss"], threshold=0.9)
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
