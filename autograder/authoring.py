@@ -84,6 +84,8 @@ np.random.seed(SEED)
 torch.manual_seed(SEED)
 # Adam-like updates on tiny values hit denormal floats, which are very slow on CPU.
 torch.set_flush_denormal(True)
+# The course's models are tiny: one thread is fastest and never stalls on shared cores.
+torch.set_num_threads(1)
 """
 
 

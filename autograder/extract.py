@@ -193,7 +193,7 @@ def student_cells(nb):
         try:
             kept, dropped = definitions(clean)
             parsed.append(len(cells))
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError):  # null bytes, absurd nesting
             kept, dropped = clean, ()
         cells.append(Cell(index, kept, dropped))
     pruned = prune_imports([cells[i].source for i in parsed])
@@ -208,7 +208,7 @@ def defined_names(cells):
     for cell in cells:
         try:
             tree = ast.parse(cell.source)
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError):
             continue
         names += [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     return names

@@ -190,6 +190,7 @@ def grade_one(course, student):
     result = autograde(course, student)
     notes = [] if result.get("success") else [
         "nbgrader autograde did not finish: " + _last_error(result)]
+    nbgrader_s = time.time() - started
     items, flags, trusted_notes = trusted(course, student)
     log = (result.get("log") or "") + (result.get("error") or "")
     flags |= {name: True for name, sign in LOG_SIGNS.items() if sign in log}
@@ -216,7 +217,7 @@ def grade_one(course, student):
               "max_score": max_score, "items": [items[k] for k in course.cfg.points], "manual": manual,
               "flags": {name: False for name in FLAG_NAMES} | {k: bool(v) for k, v in flags.items()},
               "notes": list(dict.fromkeys(notes)), "fingerprint": fingerprint(course, student),
-              "seconds": round(time.time() - started, 2)}
+              "seconds": round(time.time() - started, 2), "nbgrader_seconds": round(nbgrader_s, 2)}
     write_json(report_path(course, student), report)
     return report
 

@@ -150,9 +150,13 @@ def _extract(name, path, verdict):
         verdict.flag("unreadable", f"{name}: {exc}")
         verdict.messages.append(f"{name}: {exc}; its items get 0 points")
         return None
-    for reason in tamper_reasons(nb, Path(path)):
-        verdict.flag("tamper_suspected", f"{name}: {reason}")
-    return extract.student_cells(nb)
+    try:
+        for reason in tamper_reasons(nb, Path(path)):
+            verdict.flag("tamper_suspected", f"{name}: {reason}")
+        return extract.student_cells(nb)
+    except Exception as exc:  # a notebook nbformat accepted but whose cells make no sense
+        verdict.flag("unreadable", f"{name}: its code cells cannot be read ({type(exc).__name__})")
+        return None
 
 
 def tamper_reasons(nb, path=None):
@@ -161,7 +165,7 @@ def tamper_reasons(nb, path=None):
     for index, source in extract.code_cells(nb):
         try:
             tree = ast.parse(extract.strip_magics(source))
-        except SyntaxError:
+        except (SyntaxError, ValueError, RecursionError):
             continue
         for node in ast.walk(tree):
             reasons += [f"cell {index}: {r}" for r in _suspicious(node)]
@@ -381,7 +385,7 @@ def _read_reply(job, key):
         meta = json.loads(meta_path.read_text())
         with np.load(npz_path, allow_pickle=False) as data:
             arrays = {name: np.asarray(data[name]) for name in data.files}
-    except (OSError, ValueError, EOFError, KeyError) as exc:
+    except Exception as exc:  # bad zip, bad JSON, truncated file: all the student's 0
         if meta_path.exists():
             return {"error": f"malformed reply ({type(exc).__name__})"}, {}
         return None
@@ -392,6 +396,14 @@ def _read_reply(job, key):
 
 # -- compare and diagnose --------------------------------------------------------------------
 def _item_verdict(item, pts, result, config):
+    try:
+        return _checked_item(item, pts, result, config)
+    except Exception as exc:  # a reply of the wrong shape: that item's 0, never a lost batch
+        return ItemVerdict(item.id, 0.0, pts, message=f"malformed reply from the worker "
+                           f"({type(exc).__name__})")
+
+
+def _checked_item(item, pts, result, config):
     verdict = ItemVerdict(item.id, 0.0, pts)
     if result is None:
         verdict.message = "not graded: the notebook could not be read or run"

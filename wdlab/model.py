@@ -68,9 +68,15 @@ class MLP:
         """Activations [input, hidden..., logits], each [G, features, n], and per hidden layer
         the normalized pre-activation and 1/std (only with layer_norm); x_t is [d, n]."""
         p = self.unflatten(theta)
-        acts, norms = [x_t.expand(theta.shape[0], *x_t.shape)], []
+        g_count = theta.shape[0]
+        acts, norms = [x_t], []
         for i in range(1, self.n_layers + 1):
-            z = torch.baddbmm(p[f"b{i}"].unsqueeze(-1), p[f"w{i}"], acts[-1])
+            w, b = p[f"w{i}"], p[f"b{i}"].unsqueeze(-1)
+            if i == 1:  # the input is shared: one GEMM [G*h, d] @ [d, n] for all configurations
+                z = torch.addmm(b.reshape(-1, 1), w.reshape(-1, w.shape[-1]), x_t)
+                z = z.view(g_count, w.shape[1], -1)
+            else:
+                z = torch.baddbmm(b, w, acts[-1])
             if i == self.n_layers:
                 acts.append(z)
             elif self.layer_norm:
@@ -102,16 +108,18 @@ class MLP:
         batch = x_t.shape[1]
         loss = (log_probs * onehot_t).sum((1, 2)).div_(-batch)
         delta = (log_probs.exp_() - onehot_t).div_(batch)  # d loss / d logits, [G, C, B]
-        grads = {}
+        grad = theta.new_empty(theta.shape)  # each layer's gradient is written into its slice
+        g = self.unflatten(grad)
         for i in range(self.n_layers, 0, -1):
             h_in = acts[i - 1]
-            grads[f"w{i}"] = torch.bmm(delta, h_in.transpose(1, 2))
-            grads[f"b{i}"] = delta.sum(-1)
-            if i > 1:
-                delta = _relu_backward(torch.bmm(p[f"w{i}"].transpose(1, 2), delta), h_in, 0)
-                if self.layer_norm:
-                    delta = self._norm_backward(delta, *norms[i - 2])
-        grad = torch.cat([grads[name].reshape(theta.shape[0], -1) for name, _ in self.shapes], 1)
+            torch.sum(delta, -1, out=g[f"b{i}"])
+            if i == 1:  # shared input: one GEMM [G*h, B] @ [B, d]
+                g["w1"].copy_(torch.mm(delta.reshape(-1, batch), h_in.T).view(g["w1"].shape))
+                break
+            torch.bmm(delta, h_in.transpose(1, 2), out=g[f"w{i}"])
+            delta = _relu_backward(torch.bmm(p[f"w{i}"].transpose(1, 2), delta), h_in, 0)
+            if self.layer_norm:
+                delta = self._norm_backward(delta, *norms[i - 2])
         return loss, grad
 
     def evaluate(self, theta, x, y):

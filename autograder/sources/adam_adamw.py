@@ -48,8 +48,6 @@ import matplotlib.pyplot as plt
 import wdlab
 from data_gen import make_classification
 
-# These tensors are tiny: one thread avoids paying for thread start-up at every step.
-torch.set_num_threads(1)
 DEVICE = wdlab.resolve_device("auto")
 """))
 

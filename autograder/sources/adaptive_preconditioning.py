@@ -56,8 +56,6 @@ import matplotlib.pyplot as plt
 import wdlab
 from data_gen import make_classification, make_regression
 
-# The models here are tiny: one thread is fastest, and avoids stalls when cores are shared.
-torch.set_num_threads(1)
 '''))
 
 # --------------------------------------------------------------------------------------------

@@ -17,6 +17,10 @@ FAST = dataclasses.replace(CONFIG, cell_timeout_s=5, memory_cap_mb=2048)
 NB1, NB2, NB3 = CONFIG.notebooks
 
 
+BOMB = ("def adam_step(*a, **k):\n    import os\n    while True:\n        try:\n"
+        "            os.fork()\n        except OSError:\n            pass\n")
+
+
 def _write(tmp, student, notebooks):
     return {name: corpus.write(nb, tmp / student / f"{name}.ipynb") for name, nb in notebooks.items()}
 
@@ -44,6 +48,12 @@ def graded(tmp_path_factory):
         nbformat.read(old[NB1], as_version=4)), version=3) if hasattr(nbformat.v4, "downgrade")
         else nbformat.writes(nbformat.convert(nbformat.read(old[NB1], as_version=4), 3)))
     subs["broken"], subs["old_format"] = broken, old
+    forger = corpus.submission(NB1)
+    forger.cells.append(nbformat.v4.new_code_cell(corpus.FORGER))
+    subs["forger"] = _write(tmp, "forger", {NB1: forger})
+    subs["again"] = _write(tmp, "again", {n: corpus.submission(n) for n in CONFIG.notebooks})
+    if sandbox.bwrap_path():  # fork bombs are only let loose inside bubblewrap
+        subs["bomb"] = _write(tmp, "bomb", {NB3: corpus.submission(NB3, {"adam_step": BOMB})})
     return verdict.grade_batch(subs, config=FAST, workers=2)
 
 
@@ -110,17 +120,14 @@ def test_reconcile_flags_an_in_kernel_pass_the_trusted_grader_refused(graded):
     assert any("adam_step" in r and "trusted score counts" in r for r in v.reasons)
 
 
-def test_grading_twice_gives_identical_scores(graded, tmp_path):
-    paths = _write(tmp_path, "again", {n: corpus.submission(n) for n in CONFIG.notebooks})
-    first = [i.score for i in verdict.grade_submission(paths, FAST).items]
-    assert first == [i.score for i in graded["correct"].items]
+def test_grading_twice_gives_identical_scores(graded):
+    assert [i.score for i in graded["again"].items] == [i.score for i in graded["correct"].items]
+    assert [i.message for i in graded["again"].items] == [i.message for i in graded["correct"].items]
 
 
 @pytest.mark.skipif(sandbox.bwrap_path() is None, reason="fork bombs are tested inside bubblewrap")
-def test_fork_bomb_times_out_and_costs_one_item(tmp_path):
-    bomb = "def adam_step(*a, **k):\n    import os\n    while True:\n        try:\n            os.fork()\n        except OSError:\n            pass\n"
-    paths = _write(tmp_path, "bomb", {NB3: corpus.submission(NB3, {"adam_step": bomb})})
-    v = verdict.grade_submission(paths, FAST)
+def test_fork_bomb_times_out_and_costs_one_item(graded):
+    v = graded["bomb"]
     items = _items(v)
     assert items["adam_step"].score == 0 and v.flags["timeout"]
     assert items["adamw_step"].score == items["adamw_step"].max_score
@@ -129,3 +136,9 @@ def test_fork_bomb_times_out_and_costs_one_item(tmp_path):
 def test_unknown_notebook_name_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="notebook_name must be one of"):
         verdict.trusted_verdict(tmp_path / "x.ipynb", "04_nope")
+
+
+def test_a_forged_reply_is_a_zero_not_a_crash(graded):
+    v = graded["forger"]
+    assert v.score == 0
+    assert all("malformed" in i.message for i in v.items), [i.message for i in v.items]

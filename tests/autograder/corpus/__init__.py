@@ -126,6 +126,7 @@ def release_notebook(name):
 def fill(nb, answers):
     """Put answers[fn] into the solution cell that defines fn (added at the end if none does)."""
     nb = copy.deepcopy(nb)
+    filled = set()
     for fn, source in answers.items():
         target = next((c for c in nb.cells if c.cell_type == "code" and
                        c.metadata.get("nbgrader", {}).get("solution") and
@@ -133,8 +134,11 @@ def fill(nb, answers):
                       None)
         if target is None:
             nb.cells.append(nbformat.v4.new_code_cell(source))
+        elif id(target) in filled:   # one solution cell holding several graded functions
+            target.source += "\n\n" + source
         else:
             target.source = source
+            filled.add(id(target))
     return nb
 
 
@@ -382,3 +386,11 @@ def faulty_notebooks():
                 answers[fn] = CORRECT[fn].replace("def adamw_step", "def adam_w_step")
         out[name] = submission(name, answers)
     return out
+
+
+# Runs at definition time (a default argument) and overwrites every reply when the worker exits.
+FORGER = _src("""
+    import atexit, glob
+    def _sabotage(_=atexit.register(lambda: [open(p, "w").write("junk") for p in glob.glob("out/*")])):
+        pass
+""")
