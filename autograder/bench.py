@@ -46,13 +46,18 @@ def write_submissions(course, n, folder):
 
 
 def plain_nbgrader(course):
-    """Sequential ``nbgrader autograde`` over every collected submission; returns seconds."""
+    """Sequential ``nbgrader autograde`` over every collected submission: (seconds, exit code).
+
+    nbgrader exits 1 when any submission failed (e.g. a cell timed out); that is its result,
+    not a failure of the benchmark."""
     env = dict(os.environ, COURSE_STATE_DIR=str(course.state), COURSE_DB_URL="")
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     start = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "nbgrader"), "autograde", course.assignment,
-                    "--force", "--log-level=WARNING"], cwd=course.root, env=env, check=True)
-    return time.perf_counter() - start
+    command = [str(Path(sys.executable).parent / "nbgrader"), "autograde", course.assignment,
+               "--force", "--log-level=ERROR"]
+    proc = subprocess.run(command, cwd=course.root, env=env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start, proc.returncode
 
 
 def prepare(course, incoming):
@@ -75,14 +80,14 @@ def main(argv=None):
     prepare(plain, incoming)
     prepare(ours, incoming)
     print(f"grading {args.n} submissions with plain nbgrader autograde (sequential) ...", flush=True)
-    plain_s = plain_nbgrader(plain)
-    print(f"plain nbgrader: {plain_s:.1f} s", flush=True)
+    plain_s, plain_rc = plain_nbgrader(plain)
+    print(f"plain nbgrader: {plain_s:.1f} s (exit code {plain_rc})", flush=True)
     jobs = args.jobs or grade.default_jobs(ours.cfg)
     start = time.perf_counter()
     grade.grade(ours, jobs=jobs, progress=True)
     grade_s = time.perf_counter() - start
     print(f"grade (jobs={jobs}, trusted verdict included): {grade_s:.1f} s")
-    print(json.dumps({"n": args.n, "jobs": jobs, "plain_s": round(plain_s, 2),
+    print(json.dumps({"n": args.n, "jobs": jobs, "plain_s": round(plain_s, 2), "plain_exit": plain_rc,
                       "grade_s": round(grade_s, 2), "ratio": round(plain_s / grade_s, 3)}))
 
 

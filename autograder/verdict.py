@@ -206,9 +206,14 @@ def _suspicious(node):
         yield "defines __eq__ that always returns True"
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         low = node.value.lower()
-        if any(word in low for word in _NEAR_GRADER) and len(low) < 300:
+        # Prose (docstrings, formulas such as "(l2 / 2) ||theta||^2") has spaces; paths do not.
+        pathlike = not any(ch.isspace() for ch in low) and (
+            "/" in low or "*" in low or low.endswith((".db", ".py", ".ipynb")))
+        named = "gradebook" in low or ".course_state" in low or (
+            pathlike and any(word in low for word in _NEAR_GRADER))
+        if named and len(low) < 300:
             yield f"names a grader file or folder ({node.value[:60]!r})"
-        if ".." in low and ("/" in low or "*" in low):
+        if pathlike and (low == ".." or "../" in low or "/.." in low):
             yield f"looks in parent folders ({node.value[:60]!r})"
 
 

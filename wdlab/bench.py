@@ -11,6 +11,7 @@ machine), fraction_of_peak.
 """
 import argparse
 import json
+import os
 import time
 
 import numpy as np
@@ -24,17 +25,50 @@ from .sweep import sweep
 from .train import train_torch
 
 
+def _timed(fn, device):
+    """(wall seconds, process CPU seconds) of ``fn()``. CPU seconds are what a loaded machine
+    does not inflate: with other programs running, wall time also counts waiting for a core."""
+    _sync(device)
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    _sync(device)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
 def peak_gflops(device, n=2048, repeats=5):
-    """Best fp32 GEMM rate of an n x n x n product on ``device``, in GFLOP/s."""
+    """Best fp32 GEMM rate of an n x n x n product on ``device``: (by wall time, by CPU time),
+    in GFLOP/s."""
     a, b = (torch.randn(n, n, device=device) for _ in range(2))
-    best = float("inf")
-    for _ in range(repeats + 1):  # the first product warms up
-        _sync(device)
-        start = time.perf_counter()
-        a @ b
-        _sync(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n ** 3 / best / 1e9
+    a @ b  # warm-up
+    times = [_timed(lambda: a @ b, device) for _ in range(repeats)]
+    return tuple(2 * n ** 3 / min(t[k] for t in times) / 1e9 for k in (0, 1))
+
+
+def matmul_ceiling(model, grid_size, batch_size, device, repeats=5):
+    """GFLOP/s of one step's matrix products alone at the workload's shapes (best of
+    ``repeats``, CPU time on a CPU): no elementwise work, no Python. Divided by the GEMM peak,
+    it is the most the engine could reach with products this small."""
+    g, n = grid_size ** 2, batch_size
+    w = model.unflatten(model.init(0, device=device).expand(g, -1).contiguous())
+    x = torch.randn(model.sizes[0], n, device=device)
+    acts = [torch.randn(g, h, n, device=device) for h in model.sizes[1:]]
+
+    def products():
+        for i in range(1, model.n_layers + 1):
+            w_i, out = w[f"w{i}"], acts[i - 1]
+            h_in = x if i == 1 else acts[i - 2]
+            if i == 1:
+                torch.mm(w_i.reshape(-1, w_i.shape[-1]), x)
+                torch.mm(out.reshape(-1, n), x.T)
+            else:
+                torch.bmm(w_i, h_in)
+                torch.bmm(out, h_in.transpose(1, 2))
+                torch.bmm(w_i.transpose(1, 2), out)
+
+    products()
+    clock = 1 if device.type == "cpu" else 0
+    best = min(_timed(products, device)[clock] for _ in range(repeats))
+    return model.flops_per_step(n) * g / best / 1e9
 
 
 def _sync(device):
@@ -52,13 +86,12 @@ def workload(grid_size):
 
 
 def run_batched(data, grid_size, steps, device):
-    """Seconds for both sweeps, and their final validation accuracies."""
-    _sync(device)
-    start = time.perf_counter()
-    accs = [sweep(rule, data, grid={"lr": lrs, key: decays}, steps=steps, device=device).val_acc
-            for rule, key, lrs, decays in workload(grid_size)]
-    _sync(device)
-    return time.perf_counter() - start, accs
+    """(wall s, CPU s) for both sweeps, and their final validation accuracies."""
+    accs = []
+    wall, cpu = _timed(lambda: accs.extend(
+        sweep(rule, data, grid={"lr": lrs, key: decays}, steps=steps, device=device).val_acc
+        for rule, key, lrs, decays in workload(grid_size)), device)
+    return wall, cpu, accs
 
 
 def run_loop(data, grid_size, steps, device):
@@ -93,13 +126,17 @@ def main(argv=None):
     torch.set_flush_denormal(True)
     data = data_gen.make_classification(n_train=2000, n_informative=20, n_classes=4, seed=0,
                                         device=device)
-    flop = 2 * args.grid ** 2 * args.steps * MLP(20, (64, 64), 4).flops_per_step(100)
-    peak = peak_gflops(device)
-    print(f"device {device}, {torch.get_num_threads()} CPU threads; W = {flop / 1e9:.1f} GFLOP; "
-          f"fp32 GEMM peak {peak:.1f} GFLOP/s")
+    model = MLP(20, (64, 64), 4)
+    flop = 2 * args.grid ** 2 * args.steps * model.flops_per_step(100)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    peak, peak_cpu = peak_gflops(device)
+    ceiling = matmul_ceiling(model, args.grid, 100, device)
+    print(f"device {device}, {torch.get_num_threads()} CPU threads, load average {load:.1f}; "
+          f"W = {flop / 1e9:.1f} GFLOP; fp32 GEMM peak {peak:.1f} GFLOP/s by wall time, "
+          f"{peak_cpu:.1f} by CPU time; the step's matmuls alone {ceiling:.1f}")
     run_batched(data, 2, 5, device)  # warm-up: allocator, MKL / cuBLAS handles
-    batched_s, batched_acc = run_batched(data, args.grid, args.steps, device)
-    print(f"batched: {batched_s:.2f} s")
+    batched_s, batched_cpu, batched_acc = run_batched(data, args.grid, args.steps, device)
+    print(f"batched: {batched_s:.2f} s wall, {batched_cpu:.2f} s CPU")
     report = {"batched_s": round(batched_s, 3)}
     if not args.skip_loop:
         loop_s, loop_acc = run_loop(data, args.grid, args.steps, device)
@@ -111,13 +148,16 @@ def main(argv=None):
         report = {"loop_s": round(loop_s, 3), **report, "speedup": round(loop_s / batched_s, 2),
                   "median_val_acc_diff": round(float(np.median(diffs)), 4),
                   "max_val_acc_diff": round(float(diffs.max()), 4)}
-    gflops = flop / batched_s / 1e9
+    gflops, gflops_cpu = flop / batched_s / 1e9, flop / batched_cpu / 1e9
+    # the *_cpu figures divide by CPU time, which other programs on the machine do not inflate
     report.update(gflops=round(gflops, 2), peak_gflops=round(peak, 2),
-                  fraction_of_peak=round(gflops / peak, 3), workload_gflop=round(flop / 1e9, 2),
-                  device=str(device), threads=torch.get_num_threads())
+                  fraction_of_peak=round(gflops / peak, 3), batched_cpu_s=round(batched_cpu, 3),
+                  gflops_cpu=round(gflops_cpu, 2), peak_gflops_cpu=round(peak_cpu, 2),
+                  fraction_of_peak_cpu=round(gflops_cpu / peak_cpu, 3),
+                  matmul_ceiling=round(ceiling / peak_cpu, 3), workload_gflop=round(flop / 1e9, 2),
+                  device=str(device), threads=torch.get_num_threads(), load_avg=round(load, 2))
     print(json.dumps(report))
     return report
-
 
 if __name__ == "__main__":
     main()

@@ -142,3 +142,14 @@ def test_a_forged_reply_is_a_zero_not_a_crash(graded):
     v = graded["forger"]
     assert v.score == 0
     assert all("malformed" in i.message for i in v.items), [i.message for i in v.items]
+
+
+def test_ordinary_words_are_not_tamper_signs():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "plt.plot(x, label='reference')\nprint('see the solutions in class')\nok = a != b\n"
+        "def f(theta):\n    \"\"\"One step on f + (l2 / 2) ||theta||^2 ... see the reference.\"\"\"\n")])
+    assert verdict.tamper_reasons(nb) == []
+    nb.cells.append(nbformat.v4.new_code_cell("open('../../.course_state/gradebook.db', 'ab')"))
+    assert verdict.tamper_reasons(nb)
+    globbing = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("glob.glob('../../**')")])
+    assert any("parent folders" in r for r in verdict.tamper_reasons(globbing))

@@ -1,0 +1,169 @@
+"""The (learning rate x decay) landscape of Loshchilov & Hutter's Figure 2, on the course's data.
+
+``paper_landscape("adam")`` sweeps Adam + L2 and AdamW (paper convention) over the grids in
+``LandscapeSettings`` and returns the two SweepResults; ``"adamw"`` compares the paper's AdamW
+with PyTorch's, ``"sgd"`` SGD + L2 with SGDW. Every setting that shapes the picture lives in
+``LandscapeSettings``; why each has its value:
+
+* Scale invariance. The paper's networks use batch normalization, so the weights only set an
+  effective (angular) step size through their norm. The MLP here gets the same property from
+  ``layer_norm=True`` (each hidden layer's weights and bias together) and from a **fixed random
+  readout** (``fixed_readout=True``: the output layer keeps its initial weights). With the
+  readout trained too, its weights are not scale-invariant and its decay blurs the picture (the
+  Adam + L2 slope was about 0 instead of diagonal); a fixed random classifier costs the MLP
+  almost nothing (Hoffer et al., 2018) and leaves only scale-invariant weights. For those, with
+  a step of size ~lr per coordinate (Adam) the weight norm settles where growth and decay
+  balance, and the angular step there is ~sqrt(2 w) for paper AdamW (decay w: no lr, so the
+  best w does not move with lr: slope 0), ~sqrt(2 lr wd) for PyTorch's AdamW (lr x wd is what
+  matters: slope -1) and ~lr sqrt(l2) for Adam + L2 (a diagonal, slope about -2); SGD + L2
+  behaves as lr x l2 (diagonal) and SGDW as w alone.
+* Time scales. The norm only settles once the run is longer than the decay time ~1/w (paper)
+  or ~1/(lr wd) (PyTorch), so the decay grids are chosen for the run length: the paper's w
+  grid puts w x steps between ~0.6 and ~60 (that is what normalized weight decay,
+  w = w_norm sqrt(b / (B T)), is about). The learning rates start at 1e-3: below that, 200
+  steps of size lr cannot move weights whose initial size is ~0.1 per coordinate, so those runs
+  are unfinished rather than badly tuned.
+* The slope is measured on validation loss (``slope_metric``): on 1000 validation points the
+  accuracy moves in steps of 0.001 with noise of ~0.008, the loss is smooth.
+
+The defaults cost what the engine's benchmark costs (two 8 x 8 sweeps, 200 steps of batch 100
+through a 64-64 MLP).
+"""
+import functools
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+import data_gen
+
+from . import plots
+from .sweep import sweep
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One sweep of a landscape: the rule's name, its label, its decay argument and the ranges
+    (low, high) of the log-spaced learning-rate and decay grids."""
+    rule: str
+    label: str
+    decay: str
+    lr: tuple
+    decays: tuple
+
+
+# Grids chosen for 200 steps (see the module docstring); decay ranges are in each rule's own units.
+DEFAULT_AXES = {
+    "adam_l2": Axis("adam_l2", "Adam + L2", "l2", (1e-3, 1e-1), (1e-6, 1.0)),
+    "adamw_paper": Axis("adamw_paper", "AdamW (paper)", "wd", (1e-3, 1e-1), (3e-3, 3e-1)),
+    "adamw_torch": Axis("adamw_torch", "AdamW (PyTorch)", "wd", (1e-3, 1e-1), (3e-2, 3e2)),
+    "sgd_l2_momentum": Axis("sgd_l2_momentum", "SGD + L2", "l2", (1e-3, 1e-1), (1e-5, 10.0)),
+    "sgdw_momentum": Axis("sgdw_momentum", "SGDW", "wd", (1e-3, 1e-1), (3e-3, 3e-1)),
+}
+
+PAIRS = {
+    "adam": ("adam_l2", "adamw_paper"),
+    "adamw": ("adamw_paper", "adamw_torch"),
+    "sgd": ("sgd_l2_momentum", "sgdw_momentum"),
+}
+
+
+@dataclass(frozen=True)
+class LandscapeSettings:
+    """Everything that shapes the landscape, in one place (see the module docstring for why)."""
+    steps: int = 200
+    batch_size: int = 100
+    hidden: tuple = (64, 64)
+    layer_norm: bool = True
+    fixed_readout: bool = True
+    grid_size: int = 8
+    difficulty: str = "medium"
+    slope_metric: str = "val_loss"
+    axes: dict = field(default_factory=lambda: dict(DEFAULT_AXES))
+
+    def grid(self, name):
+        """The {"lr": [...], decay: [...]} grid of sweep ``name``."""
+        axis = self.axes[name]
+        return {"lr": _logspace(axis.lr, self.grid_size), axis.decay: _logspace(axis.decays, self.grid_size)}
+
+    def with_(self, **changes):
+        """A copy with some settings changed (``settings.with_(steps=100, grid_size=4)``)."""
+        return replace(self, **changes)
+
+
+def _logspace(bounds, n):
+    low, high = bounds
+    return np.logspace(np.log10(low), np.log10(high), n).tolist()
+
+
+def train_hidden_only(rule, n_readout):
+    """``rule`` applied to every parameter except the last ``n_readout`` of the flat vector (the
+    output layer's weights and bias), which keep their initial values: a fixed random readout."""
+    @functools.wraps(rule)
+    def hidden_only(theta, grad, state, t, **hparams):
+        new_theta, new_state = rule(theta, grad, state, t, **hparams)
+        if isinstance(new_theta, torch.Tensor) and new_theta.shape == theta.shape:
+            new_theta = torch.cat([new_theta[..., :-n_readout], theta[..., -n_readout:]], -1)
+        return new_theta, new_state
+    return hidden_only
+
+
+def _reference_rules(names):
+    try:
+        from autograder.reference import RULES
+    except ImportError:
+        raise ValueError("the reference rules are not installed here: pass your own update rules "
+                         f"as rules={{name: function}} for {list(names)}") from None
+    return {name: RULES[name] for name in names}
+
+
+def _check_rules(rules, names):
+    """The rules to sweep, by name: reference rules for those not given."""
+    if rules is None:
+        return _reference_rules(names)
+    if isinstance(rules, (tuple, list)):
+        if len(rules) != len(names):
+            raise ValueError(f"rules must hold {len(names)} functions, for {list(names)} in this "
+                             f"order, got {len(rules)}")
+        rules = dict(zip(names, rules))
+    if not isinstance(rules, dict) or not set(rules) <= set(names):
+        raise ValueError(f"rules must be a dict with keys among {list(names)} (or a tuple in that "
+                         f"order), got {rules!r}")
+    missing = [n for n in names if n not in rules]
+    return {**(_reference_rules(missing) if missing else {}), **rules}
+
+
+def paper_landscape(pair="adam", difficulty=None, seed=0, device=None, rules=None, progress=False,
+                    settings=None):
+    """Sweep both rules of ``pair`` over their (lr, decay) grids; return {label: SweepResult}.
+
+    pair: "adam" (Adam + L2 vs AdamW, paper convention), "adamw" (AdamW paper vs PyTorch
+    convention) or "sgd" (SGD + L2 vs SGDW, both with momentum). difficulty: a data_gen preset
+    (default: ``settings.difficulty``); ``seed`` draws the data, the initial weights and the
+    minibatch order. rules: your own update rules instead of the reference ones, as a tuple in
+    the pair's order or a dict by name (names in ``PAIRS``). settings: a LandscapeSettings.
+    """
+    if pair not in PAIRS:
+        raise ValueError(f"pair must be one of {sorted(PAIRS)}, got {pair!r}")
+    settings = settings if settings is not None else LandscapeSettings()
+    if not isinstance(settings, LandscapeSettings):
+        raise ValueError(f"settings must be a LandscapeSettings, got {type(settings).__name__}")
+    names = PAIRS[pair]
+    chosen = _check_rules(rules, names)
+    data = data_gen.make_classification(difficulty=difficulty or settings.difficulty, seed=seed)
+    n_classes = int(torch.cat([data.y_train, data.y_val]).max()) + 1
+    n_readout = settings.hidden[-1] * n_classes + n_classes
+    results = {}
+    for name in names:
+        rule = train_hidden_only(chosen[name], n_readout) if settings.fixed_readout else chosen[name]
+        results[settings.axes[name].label] = sweep(
+            rule, data, grid=settings.grid(name), steps=settings.steps,
+            batch_size=settings.batch_size, hidden=tuple(settings.hidden), seed=seed, device=device,
+            layer_norm=settings.layer_norm, progress=progress)
+    return results
+
+
+def slopes(results, metric=None, settings=None):
+    """{label: coupling slope} of each sweep, on ``metric`` (default: ``settings.slope_metric``)."""
+    metric = metric or (settings or LandscapeSettings()).slope_metric
+    return {label: plots.coupling_slope(result, metric) for label, result in results.items()}
