@@ -53,6 +53,11 @@ What each helper guarantees (nbgrader schema 3 metadata):
   mark schemes from task cells, which is why it is one.
 - ``markdown`` / ``code``: ordinary cells (no metadata); ``markdown(..., locked_id=...)`` and
   ``code(..., locked_id=...)`` make a read-only cell.
+- ``code(..., experiment=True)``: a demonstration cell (training run, sweep, heatmap, plot, long
+  loop), metadata ``{"course": {"experiment": true}}``. It earns no points, so ``grade`` replaces
+  its source by a comment instead of running it (``autograder.experiments.SkipExperiments``);
+  students run it as usual. Tag only cells that no graded function or test cell depends on:
+  ``grade`` of the solutions must still give full marks with no flags.
 
 ``build`` validates the notebook with nbgrader's own metadata validator and ``check`` (also used
 by tests/notebooks) before writing it; it raises ValueError listing every problem found.
@@ -107,10 +112,31 @@ def markdown(text, locked_id=None):
     return nbformat.v4.new_markdown_cell(_src(text), metadata=meta)
 
 
-def code(source, locked_id=None):
-    """An ordinary code cell students may run and edit; read-only when ``locked_id`` is given."""
+EXPERIMENT_KEY = "course"  # cell metadata {"course": {"experiment": true}}
+
+
+def code(source, locked_id=None, experiment=False):
+    """An ordinary code cell students may run and edit; read-only when ``locked_id`` is given.
+
+    ``experiment=True`` marks a demonstration (training run, sweep, heatmap, plot, long loop):
+    it earns no points, so ``grade`` does not run it (see ``is_experiment``). Never tag a cell
+    that a graded function or a test cell needs (a definition, a variable they use).
+    """
     meta = _meta(locked_id, locked=True) if locked_id else {}
+    if experiment:
+        meta[EXPERIMENT_KEY] = {"experiment": True}
     return nbformat.v4.new_code_cell(_src(source), metadata=meta)
+
+
+def is_experiment(cell):
+    """True for a code cell tagged ``experiment`` that is no nbgrader answer, test or locked cell
+    (a tag a student adds to one of those is ignored: only demonstrations can be skipped)."""
+    meta = cell.get("metadata", {})
+    tagged = bool(meta.get(EXPERIMENT_KEY, {}).get("experiment"))
+    nb_meta = nbgrader_meta(cell)
+    graded = nb_meta.get("grade") or nb_meta.get("solution") or nb_meta.get("task") \
+        or nb_meta.get("locked")
+    return cell.get("cell_type") == "code" and tagged and not graded
 
 
 def setup(source=""):

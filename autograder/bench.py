@@ -1,13 +1,17 @@
 """`make bench-grade`: plain sequential ``nbgrader autograde`` versus ``grade`` on N submissions.
 
-Both grade the same N synthetic submissions (correct ones and typical mistakes) of the released
-assignment, each in its own fresh state under <state_dir>/bench:
-- plain: one ``nbgrader autograde <assignment>`` command (sequential, nbgrader's own kernel);
-- ours: ``grade`` -- parallel jobs, sandboxed kernels, and the trusted verdict on top.
-The last line printed is JSON: {"n", "jobs", "plain_s", "grade_s", "ratio"}.
+Both grade the same N synthetic submissions (correct ones, typical mistakes and a cheat, cycling)
+of the released assignment, each in its own fresh state under <state_dir>/bench:
+- plain: one ``nbgrader autograde <assignment>`` command (sequential, nbgrader's own kernel,
+  every cell run: plain is plain);
+- ours: ``grade`` -- parallel jobs, sandboxed kernels, experiment cells skipped, and the trusted
+  verdict on top.
+By default the submissions hold notebook 01 only, so that N = 100 finishes in about half an hour
+on a 2-core machine (plain nbgrader runs every cell of every notebook one after the other: about
+a minute per three-notebook submission). ``--notebooks all`` benchmarks the whole assignment.
+The last line printed is JSON: {"n", "notebooks", "jobs", "plain_s", "grade_s", "ratio", ...}.
 """
 import argparse
-import dataclasses
 import json
 import os
 import shutil
@@ -21,28 +25,46 @@ import nbformat
 import course_config
 from autograder import collect, grade, release
 from autograder.course import Course, prepare_process
-from autograder.demo import MISTAKES, make_submission
+from autograder.demo import CHEAT, MISTAKES, make_submission
 
-KINDS = ["correct", "correct", *sorted(MISTAKES)]
+DEFAULT_NOTEBOOKS = ("01_sgd_weight_decay",)
 
 
-def fresh_course(base, name):
-    state = Path(base) / name
+def kinds_for(cfg):
+    """Submission kinds that differ in ``cfg.notebooks``: every typical mistake of a graded function
+    there, the cheat when its function is there, and as many correct submissions."""
+    functions = {key.partition(":")[2] for key in cfg.points}
+    mistakes = sorted(kind for kind, (fn, _) in MISTAKES.items() if fn in functions)
+    cheat = ["cheat"] if CHEAT[0] in functions else []
+    wrong = mistakes + cheat
+    return ["correct"] * max(1, len(wrong)) + wrong
+
+
+def bench_config(state, notebooks):
+    """Course settings restricted to ``notebooks`` (their items only), in a fresh state folder."""
     shutil.rmtree(state, ignore_errors=True)
-    cfg = dataclasses.replace(course_config.load(), state_dir=str(state), db_url="")
-    return Course(cfg)
+    full = course_config.load()
+    unknown = sorted(set(notebooks) - set(full.notebooks))
+    if unknown or not notebooks:
+        raise ValueError(f"--notebooks: unknown {unknown}; allowed: {list(full.notebooks)} or 'all'")
+    points = {k: v for k, v in full.points.items() if k.partition(":")[0] in notebooks}
+    return course_config.load({"notebooks": tuple(notebooks), "points": points,
+                               "state_dir": str(state), "db_url": ""})
 
 
 def write_submissions(course, n, folder):
-    """n submissions in nbgrader's layout, cycling through KINDS."""
-    cache = {kind: make_submission(course, kind) for kind in KINDS}
+    """n submissions in nbgrader's layout, cycling through the kinds; returns {student: kind}."""
+    kinds = kinds_for(course.cfg)
+    cache = {kind: make_submission(course, kind) for kind in kinds}
+    students = {}
     for i in range(n):
-        student = f"s{i:03d}"
+        student, kind = f"s{i:03d}", kinds[i % len(kinds)]
         target = Path(folder) / student / course.assignment
         target.mkdir(parents=True, exist_ok=True)
-        for notebook, nb in cache[KINDS[i % len(KINDS)]].items():
+        for notebook, nb in cache[kind].items():
             nbformat.write(nb, target / f"{notebook}.ipynb")
-    return folder
+        students[student] = kind
+    return students
 
 
 def plain_nbgrader(course):
@@ -60,35 +82,54 @@ def plain_nbgrader(course):
     return time.perf_counter() - start, proc.returncode
 
 
-def prepare(course, incoming):
-    release.generate(course)
-    collect.collect(course, incoming)
+def parse_notebooks(text):
+    if text == "all":
+        return course_config.load().notebooks
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=100, help="number of submissions (default 100)")
+    parser.add_argument("-n", "--n", type=int, default=100, help="number of submissions (default 100)")
     parser.add_argument("--jobs", type=int, help="grade's parallel jobs (default: one per core)")
+    parser.add_argument("--notebooks", default=",".join(DEFAULT_NOTEBOOKS),
+                        help="comma-separated notebook stems, or 'all' (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.n < 1:
-        parser.error(f"-n must be a positive integer, got {args.n}")
+        parser.error(f"--n must be a positive integer, got {args.n}")
+    try:
+        notebooks = parse_notebooks(args.notebooks)
+        base = Path(course_config.load().state_dir) / "bench"
+        plain = Course(bench_config(base / "plain", notebooks))
+        ours = Course(bench_config(base / "grade", notebooks))
+    except ValueError as err:
+        parser.error(str(err))
     prepare_process()
-    base = Path(course_config.load().state_dir) / "bench"
-    plain, ours = fresh_course(base, "plain"), fresh_course(base, "grade")
     release.generate(ours)
-    incoming = write_submissions(ours, args.n, base / "incoming")
-    prepare(plain, incoming)
-    prepare(ours, incoming)
-    print(f"grading {args.n} submissions with plain nbgrader autograde (sequential) ...", flush=True)
+    incoming = base / "incoming"
+    shutil.rmtree(incoming, ignore_errors=True)
+    kinds = write_submissions(ours, args.n, incoming)
+    for course in (plain, ours):
+        release.generate(course)
+        collect.collect(course, incoming)
+    mix = {k: list(kinds.values()).count(k) for k in dict.fromkeys(kinds.values())}
+    print(f"{args.n} submissions of {', '.join(notebooks)}: {mix}", flush=True)
+    print("grading with plain nbgrader autograde (sequential, every cell) ...", flush=True)
     plain_s, plain_rc = plain_nbgrader(plain)
     print(f"plain nbgrader: {plain_s:.1f} s (exit code {plain_rc})", flush=True)
     jobs = args.jobs or grade.default_jobs(ours.cfg)
     start = time.perf_counter()
-    grade.grade(ours, jobs=jobs, progress=True)
+    reports = grade.grade(ours, jobs=jobs, progress=True)
     grade_s = time.perf_counter() - start
-    print(f"grade (jobs={jobs}, trusted verdict included): {grade_s:.1f} s")
-    print(json.dumps({"n": args.n, "jobs": jobs, "plain_s": round(plain_s, 2), "plain_exit": plain_rc,
-                      "grade_s": round(grade_s, 2), "ratio": round(plain_s / grade_s, 3)}))
+    flagged = sum(any(r["flags"].values()) for r in reports.values())
+    print(f"grade (jobs={jobs}, experiments skipped, trusted verdict included): {grade_s:.1f} s; "
+          f"{flagged} of {args.n} submissions flagged")
+    print(json.dumps({"n": args.n, "notebooks": list(notebooks), "jobs": jobs,
+                      "plain_s": round(plain_s, 2), "plain_exit": plain_rc,
+                      "grade_s": round(grade_s, 2), "ratio": round(plain_s / grade_s, 3),
+                      "plain_per_submission_s": round(plain_s / args.n, 2),
+                      "grade_per_submission_s": round(grade_s / args.n, 2),
+                      "load_avg": [round(x, 2) for x in os.getloadavg()]}))
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ def cmd_collect(course, args):
 def cmd_grade(course, args):
     from autograder import export, grade
     reports = grade.grade(course, students=args.student, jobs=args.jobs, force=args.force,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, run_experiments=args.run_experiments)
     print(export.table(reports.values()))
 
 
@@ -95,6 +95,9 @@ def build_parser():
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="regrade submissions already graded")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--run-experiments", action="store_true",
+                   help="also run the experiment cells (training runs, sweeps, plots: no points) so "
+                   "their output shows in the formgrader; slower, same scores")
     p.set_defaults(run=cmd_grade)
 
     p = verbs.add_parser("feedback", help="HTML feedback per student (no hidden test source)")

@@ -15,13 +15,14 @@ from pathlib import Path
 import nbgrader.api
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 import course_config
-
-SANDBOX_KERNEL = "wd-sandbox"
+from autograder import experiments
+from autograder.kernel import SANDBOX_KERNEL  # the kernelspec's name, also used from here
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,10 @@ class Course:
             return []
         return sorted(p.name for p in base.iterdir() if (p / self.assignment).is_dir())
 
-    def nbgrader_config(self, sandbox=True):
-        """nbgrader's settings for this course (the same ones nbgrader_config.py gives the CLI)."""
+    def nbgrader_config(self, sandbox=True, run_experiments=False):
+        """nbgrader's settings for this course (the same ones nbgrader_config.py gives the CLI).
+
+        Unless ``run_experiments``, autograde skips the experiment cells (autograder/experiments.py)."""
         c = Config()
         c.CourseDirectory.course_id = self.cfg.course_id
         c.CourseDirectory.root = str(self.root)
@@ -96,6 +99,9 @@ class Course:
             "python": 'raise NotImplementedError("Replace this line with your code.")'}
         if sandbox:
             c.Execute.kernel_name = SANDBOX_KERNEL
+        if not run_experiments:
+            c.Autograde.autograde_preprocessors = experiments.autograde_preprocessors(
+                Autograde.class_traits()["autograde_preprocessors"].default())
         # Feedback keeps the hidden tests hidden (nbgrader's default shows them) and shows the
         # trusted verdicts (autograder/feedback.py).
         c.GenerateFeedback.preprocessors = [
@@ -105,10 +111,10 @@ class Course:
         c.NbGraderAPI.log_level = logging.WARNING
         return c
 
-    def api(self, sandbox=True):
+    def api(self, sandbox=True, run_experiments=False):
         prepare_process()
         self.state.mkdir(parents=True, exist_ok=True)
-        config = self.nbgrader_config(sandbox)
+        config = self.nbgrader_config(sandbox, run_experiments)
         coursedir = CourseDirectory(config=config)
         return NbGraderAPI(coursedir=coursedir, config=config)
 

@@ -24,6 +24,10 @@ MISTAKES = {
             m = beta1 * state["m"] + eta * lr * grad
             return theta - m - eta * lr * wd * theta, {"m": m}   # decay scaled by lr
         """),
+    "sgdw_equivalent_l2_without_momentum": ("sgdw_equivalent_l2", """
+        def sgdw_equivalent_l2(lr, wd, beta1):
+            return wd / lr                                   # forgets the (1 - beta1) factor
+        """),
     "rmsprop_no_bias_correction": ("rmsprop_step", """
         def rmsprop_step(theta, grad, state, t, lr, beta2=0.999, eps=1e-8, eta=1.0):
             v = beta2 * state["v"] + (1 - beta2) * grad * grad

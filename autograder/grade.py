@@ -43,11 +43,13 @@ def items_of(cfg, notebook):
     return {k.partition(":")[2]: v for k, v in cfg.points.items() if k.partition(":")[0] == notebook}
 
 
-def fingerprint(course, student):
+def fingerprint(course, student, run_experiments=False):
     """What decides a submission's grade: its files, the source notebooks and the grading settings."""
     h = hashlib.sha256()
     settings = {"points": course.cfg.points, "tolerances": course.cfg.tolerances,
                 "notebooks": course.cfg.notebooks, "version": REPORT_VERSION}
+    if run_experiments:  # the autograded notebooks differ (they hold the experiments' output)
+        settings["run_experiments"] = True
     h.update(json.dumps(settings, sort_keys=True, default=list).encode())
     for folder in (course.submitted(student), course.source_dir):
         for path in sorted(Path(folder).rglob("*.ipynb")):
@@ -125,9 +127,11 @@ def trusted(course, student):
 
 # ---- nbgrader ------------------------------------------------------------------------------
 
-def autograde(course, student, attempts=3):
-    """nbgrader autograde of one submission in the sandboxed kernel; returns nbgrader's log."""
-    api = course.api(sandbox=True)
+def autograde(course, student, attempts=3, run_experiments=False):
+    """nbgrader autograde of one submission in the sandboxed kernel; returns nbgrader's log.
+
+    Experiment cells (no points) are skipped unless ``run_experiments``."""
+    api = course.api(sandbox=True, run_experiments=run_experiments)
     for attempt in range(attempts):
         result = api.autograde(course.assignment, student, force=True, create=True)
         text = (result.get("log") or "") + (result.get("error") or "")
@@ -184,10 +188,10 @@ def record(course, student, items_by_nb):
     return in_kernel, totals, manual
 
 
-def grade_one(course, student):
+def grade_one(course, student, run_experiments=False):
     """Grade one submission end to end and write its report; returns the report."""
     started = time.time()
-    result = autograde(course, student)
+    result = autograde(course, student, run_experiments=run_experiments)
     notes = [] if result.get("success") else [
         "nbgrader autograde did not finish: " + _last_error(result)]
     nbgrader_s = time.time() - started
@@ -216,7 +220,8 @@ def grade_one(course, student):
     report = {"student": student, "assignment": course.assignment, "score": score,
               "max_score": max_score, "items": [items[k] for k in course.cfg.points], "manual": manual,
               "flags": {name: False for name in FLAG_NAMES} | {k: bool(v) for k, v in flags.items()},
-              "notes": list(dict.fromkeys(notes)), "fingerprint": fingerprint(course, student),
+              "notes": list(dict.fromkeys(notes)),
+              "fingerprint": fingerprint(course, student, run_experiments),
               "seconds": round(time.time() - started, 2), "nbgrader_seconds": round(nbgrader_s, 2)}
     write_json(report_path(course, student), report)
     return report
@@ -229,11 +234,11 @@ def _last_error(result):
     return (errors or [l for l in lines if l] or ["unknown error"])[-1]
 
 
-def _grade_job(cfg, root, student):
+def _grade_job(cfg, root, student, run_experiments=False):
     """Process-pool entry point: never raises, so one submission cannot stop the batch."""
     course = Course(cfg, Path(root))
     try:
-        return grade_one(course, student)
+        return grade_one(course, student, run_experiments)
     except Exception as err:
         report = {"student": student, "assignment": course.assignment, "score": 0.0,
                   "max_score": course.cfg.max_score, "items": [], "manual": [],
@@ -244,20 +249,23 @@ def _grade_job(cfg, root, student):
         return report
 
 
-def pending(course, students, force=False):
+def pending(course, students, force=False, run_experiments=False):
     """Students whose report is missing or stale (resume point of a killed batch)."""
     if force:
         return list(students)
     todo = []
     for student in students:
         report = load_report(course, student)
-        if not report or report.get("fingerprint") != fingerprint(course, student):
+        if not report or report.get("fingerprint") != fingerprint(course, student, run_experiments):
             todo.append(student)
     return todo
 
 
-def grade(course, students=None, jobs=None, force=False, progress=True):
-    """Grade collected submissions in parallel; returns {student: report} for all asked."""
+def grade(course, students=None, jobs=None, force=False, progress=True, run_experiments=False):
+    """Grade collected submissions in parallel; returns {student: report} for all asked.
+
+    ``run_experiments=True`` also runs the experiment cells in nbgrader's pass (slower; their
+    plots then appear in the autograded notebooks and the formgrader). Scores do not change."""
     everyone = course.students()
     students = list(students) if students else everyone
     unknown = sorted(set(students) - set(everyone))
@@ -266,12 +274,13 @@ def grade(course, students=None, jobs=None, force=False, progress=True):
                          f"collected: {everyone}")
     kernel.install(course)
     use_sandbox_kernels(course)
-    todo = pending(course, students, force)
+    todo = pending(course, students, force, run_experiments)
     jobs = max(1, min(jobs or default_jobs(course.cfg), len(todo) or 1))
     if todo:
         bar = _progress(len(todo), progress)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_grade_job, course.cfg, str(course.root), s) for s in todo]
+            futures = [pool.submit(_grade_job, course.cfg, str(course.root), s, run_experiments)
+                       for s in todo]
             for future in as_completed(futures):
                 future.result()
                 bar.update(1)

@@ -24,8 +24,10 @@ import warnings
 from pathlib import Path
 
 from autograder import sandbox
-from autograder.course import SANDBOX_KERNEL
 
+# Every kernel start runs this module: it imports only the light sandbox module (importing
+# nbgrader here would add seconds to each notebook graded).
+SANDBOX_KERNEL = "wd-sandbox"
 HIDDEN_TEST_MODULES = ("__init__.py", "reference", "hidden_checks.py")
 KEEP_ENV = ("NBGRADER_EXECUTION",)
 
@@ -62,11 +64,11 @@ def limits_preexec(memory_mb):
 
 def sandboxed_argv(cmd, readable, connection_file):
     """(argv, uid) running the kernel command inside bubblewrap as an unused uid (when root)."""
-    uid = sandbox._pick_uid() if os.geteuid() == 0 else None
+    uid = sandbox.pick_uid() if os.geteuid() == 0 else None
     cwd = os.getcwd()
     if uid is not None:  # the kernel must read its connection file and write its own folder
         os.chown(connection_file, uid, uid)
-        sandbox._chown_tree(cwd, uid)
+        sandbox.chown_tree(cwd, uid)
     keep = [f"{k}={os.environ[k]}" for k in KEEP_ENV if k in os.environ]
     inner = ["/usr/bin/env", *keep, *cmd] if keep else list(cmd)
     argv = sandbox.wrap_argv(inner, writable=[cwd], readable=[*readable, connection_file],

@@ -5,9 +5,11 @@ decay 1e-5..1e-1), MLP 20-64-64-4, batch 100, 2000 training points, 200 steps. T
 each configuration as an nn.Module with torch.optim (AdamW's decay given as wd / lr, PyTorch's
 convention for the same update). The last line printed is JSON:
 loop_s, batched_s, speedup, gflops (W / batched_s), peak_gflops (a large sgemm on this
-machine), fraction_of_peak.
+machine), fraction_of_peak; the same by CPU time (*_cpu: what other programs on a shared
+machine do not inflate); matmul_ceiling (the fraction of the peak the step's matrix products
+reach alone, the most the engine could reach); threads and the load average it ran under.
 
-    python -m wdlab.bench [--device cpu|cuda] [--grid 8] [--steps 200] [--skip-loop]
+    python -m wdlab.bench [--device cpu|cuda] [--grid 8] [--steps 200] [--threads N] [--skip-loop]
 """
 import argparse
 import json
@@ -23,6 +25,18 @@ from .device import resolve_device
 from .model import MLP
 from .sweep import sweep
 from .train import train_torch
+
+
+def pick_threads(requested, load=None, cores=None):
+    """CPU threads to use: ``requested`` if positive, else torch's default unless other programs
+    already keep every core busy (load average >= cores); then 1, because each parallel region
+    would wait for a second time slice (measured about 30x slower on a loaded 2-core machine)."""
+    if requested > 0:
+        return requested
+    cores = cores or os.cpu_count() or 1
+    if load is None:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return 1 if load >= cores else torch.get_num_threads()
 
 
 def _timed(fn, device):
@@ -95,19 +109,18 @@ def run_batched(data, grid_size, steps, device):
 
 
 def run_loop(data, grid_size, steps, device):
-    """Seconds for one nn.Module + torch.optim training per configuration, and the accuracies."""
+    """(wall s, CPU s) for one nn.Module + torch.optim training per configuration, and the
+    accuracies."""
     makers = {
         "l2": lambda lr, d: lambda p: torch.optim.Adam(p, lr=lr, weight_decay=d),
         "wd": lambda lr, d: lambda p: torch.optim.AdamW(p, lr=lr, weight_decay=d / lr),
     }
-    start = time.perf_counter()
     accs = []
-    for _, key, lrs, decays in workload(grid_size):
-        accs.append(np.array([[train_torch(makers[key](lr, d), data, steps=steps, device=device,
-                                           eval_every=None).val_acc[-1] for d in decays]
-                              for lr in lrs]))
-    _sync(device)
-    return time.perf_counter() - start, accs
+    wall, cpu = _timed(lambda: accs.extend(
+        np.array([[train_torch(makers[key](lr, d), data, steps=steps, device=device,
+                               eval_every=None).val_acc[-1] for d in decays] for lr in lrs])
+        for _, key, lrs, decays in workload(grid_size)), device)
+    return wall, cpu, accs
 
 
 def main(argv=None):
@@ -115,14 +128,14 @@ def main(argv=None):
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--grid", type=int, default=8, help="grid points per axis")
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads (0: torch's default, or 1 when the machine is loaded)")
     parser.add_argument("--skip-loop", action="store_true", help="time only the batched engine")
     args = parser.parse_args(argv)
     if args.grid < 1 or args.steps < 1 or args.threads < 0:
         parser.error("--grid and --steps must be positive, --threads >= 0")
     device = resolve_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(pick_threads(args.threads))
     torch.set_flush_denormal(True)
     data = data_gen.make_classification(n_train=2000, n_informative=20, n_classes=4, seed=0,
                                         device=device)
@@ -139,13 +152,14 @@ def main(argv=None):
     print(f"batched: {batched_s:.2f} s wall, {batched_cpu:.2f} s CPU")
     report = {"batched_s": round(batched_s, 3)}
     if not args.skip_loop:
-        loop_s, loop_acc = run_loop(data, args.grid, args.steps, device)
+        loop_s, loop_cpu, loop_acc = run_loop(data, args.grid, args.steps, device)
         # float32 rounding (hand-written vs autograd backward) grows chaotically at large lr:
         # the median difference is the like-for-like check, the largest one shows the chaos
         diffs = np.concatenate([np.abs(a - b).ravel() for a, b in zip(batched_acc, loop_acc)])
-        print(f"loop: {loop_s:.2f} s; val_acc difference batched vs loop: median "
-              f"{np.median(diffs):.4f}, largest {diffs.max():.4f}")
+        print(f"loop: {loop_s:.2f} s wall, {loop_cpu:.2f} s CPU; val_acc difference batched vs "
+              f"loop: median {np.median(diffs):.4f}, largest {diffs.max():.4f}")
         report = {"loop_s": round(loop_s, 3), **report, "speedup": round(loop_s / batched_s, 2),
+                  "loop_cpu_s": round(loop_cpu, 3), "speedup_cpu": round(loop_cpu / batched_cpu, 2),
                   "median_val_acc_diff": round(float(np.median(diffs)), 4),
                   "max_val_acc_diff": round(float(diffs.max()), 4)}
     gflops, gflops_cpu = flop / batched_s / 1e9, flop / batched_cpu / 1e9

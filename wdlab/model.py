@@ -6,8 +6,10 @@ stored [out, in] as in ``torch.nn.Linear``; ``unflatten`` gives per-layer views.
 
 Activations are kept feature-major, [G, features, batch], so every layer is a batched matmul
 ``W @ h`` whose small dimension (4 classes in the last layer) is the row count: MKL handles
-that shape an order of magnitude faster than an output only 4 columns wide. Gradients are
-written by hand (a dozen batched matmuls), which keeps the per-step Python overhead small.
+that shape an order of magnitude faster than an output only 4 columns wide. The first layer's
+input is the same minibatch for every configuration, so it is one plain GEMM over the stacked
+weights [G*h, d]. Gradients are written by hand (a dozen matmuls, each straight into its slice
+of the [G, P] gradient), which keeps the per-step Python overhead small.
 
 ``layer_norm=True`` normalizes every hidden pre-activation over its features (LayerNorm without
 a learned scale, as ``torch.nn.LayerNorm(elementwise_affine=False)``). The hidden weights then
@@ -113,7 +115,7 @@ class MLP:
         for i in range(self.n_layers, 0, -1):
             h_in = acts[i - 1]
             torch.sum(delta, -1, out=g[f"b{i}"])
-            if i == 1:  # shared input: one GEMM [G*h, B] @ [B, d]
+            if i == 1:  # shared input: one GEMM [G*h, B] @ [B, d] for all configurations
                 g["w1"].copy_(torch.mm(delta.reshape(-1, batch), h_in.T).view(g["w1"].shape))
                 break
             torch.bmm(delta, h_in.transpose(1, 2), out=g[f"w{i}"])

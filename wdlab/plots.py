@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 METRICS = ("val_acc", "val_loss")
+SOFT_TOL = {"val_acc": 0.01, "val_loss": 0.05}  # coupling_slope(soft=True) temperatures
 DECAY_AXES = ("wd", "l2", "weight_decay")
 
 
@@ -31,15 +32,22 @@ def _check_metric(metric):
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
 
 
-def coupling_slope(result, metric="val_acc", tol=None):
+def coupling_slope(result, metric="val_acc", tol=None, soft=False):
     """Slope of log10(best decay) against log10(lr) over a 2-D sweep.
 
     For each lr the "best decay" is the geometric centre of the decays scoring within ``tol``
     of that column's best (0.005 accuracy, or 1% of the loss), so a flat plateau does not pick
     its edge. Columns that never reach halfway from the worst to the best score are left out
     (nothing trains there, so their best decay means nothing). NaN if fewer than 2 columns remain.
+
+    ``soft=True`` replaces the hard cut by weights, so that one noisy cell cannot jump in or out:
+    each decay counts exp(-gap / tol), the gap to the column's best being an accuracy difference
+    (default tol 0.01, about the noise of 1000 validation points) or, for the loss, a log ratio
+    (default tol 0.05: losses within ~5% of the best weigh most).
     """
     _check_metric(metric)
+    if tol is not None and not (isinstance(tol, (int, float)) and (tol > 0 or tol == 0 and not soft)):
+        raise ValueError(f"tol must be a {'positive' if soft else 'non-negative'} number or None, got {tol!r}")
     lrs, _, decays, rows_decay = _axes_of(result)
     z = rows_decay(getattr(result, metric))  # [n_decay, n_lr]
     sign = 1.0 if metric == "val_acc" else -1.0
@@ -54,13 +62,28 @@ def coupling_slope(result, metric="val_acc", tol=None):
         best = col.max()
         if not np.isfinite(best) or best < usable:
             continue
+        xs.append(math.log10(lr))
+        if soft:
+            ys.append(_soft_centre(col, z[:, j], decays, metric, tol or SOFT_TOL[metric]))
+            continue
         margin = tol if tol is not None else (0.005 if metric == "val_acc" else 0.01 * abs(best))
         near = col >= best - margin
-        xs.append(math.log10(lr))
         ys.append(np.log10(decays[near]).mean())
     if len(xs) < 2:
         return float("nan")
     return float(np.polyfit(xs, ys, 1)[0])
+
+
+def _soft_centre(score, values, decays, metric, temperature):
+    """Mean log10 decay of one lr column, each decay weighted by how close it scores to the best."""
+    ok = np.isfinite(score)
+    if metric == "val_acc":
+        gap = score[ok].max() - score[ok]
+    else:  # losses: relative gaps, so the temperature means the same on easy and hard data
+        logs = np.log(np.maximum(values[ok], 1e-12))
+        gap = logs - logs.min()
+    weights = np.exp(-gap / temperature)
+    return float((weights * np.log10(decays[ok])).sum() / weights.sum())
 
 
 def _edges(values):
@@ -71,7 +94,7 @@ def _edges(values):
     return 10 ** np.concatenate([[logs[0] - step / 2], mids, [logs[-1] + step / 2]])
 
 
-def _panel(ax, result, label, metric, threshold, norm, cmap):
+def _panel(ax, result, label, metric, threshold, norm, cmap, soft=False):
     lrs, decay, decays, rows_decay = _axes_of(result)
     z = rows_decay(getattr(result, metric))
     mesh = ax.pcolormesh(_edges(lrs), _edges(decays), np.ma.masked_invalid(z), norm=norm, cmap=cmap)
@@ -89,7 +112,7 @@ def _panel(ax, result, label, metric, threshold, norm, cmap):
                        levels=[threshold], colors="white", linewidths=1.5, linestyles="--")
         good = (z >= threshold) if metric == "val_acc" else (z <= threshold)
         title += f", {int(good.sum())}/{z.size} {'>=' if metric == 'val_acc' else '<='} {threshold:g}"
-    title += f"\ncoupling slope {coupling_slope(result, metric):+.2f}"
+    title += f"\ncoupling slope {coupling_slope(result, metric, soft=soft):+.2f}"
     ax.set_title(title, fontsize=9)
     return mesh
 
@@ -102,13 +125,14 @@ def _best_value(result, metric):
     return float(finite.max() if metric == "val_acc" else finite.min())
 
 
-def heatmaps(results, metric="val_acc", threshold=0.9, ax=None):
+def heatmaps(results, metric="val_acc", threshold=0.9, ax=None, soft=False):
     """One heatmap per sweep in ``results`` (label -> SweepResult) on a shared colour scale.
 
     ``metric`` is "val_acc" or "val_loss", or a list of both for one row each. Log axes, a
     colorbar per row, the best setting starred, a dashed contour at ``threshold`` (accuracy
     rows only, unless ``metric`` is only "val_loss"; None for none) and the coupling slope in
-    each title. ``ax``: an array of axes to draw into (rows x len(results)), else a new figure.
+    each title (``soft``: its soft weighting, see coupling_slope). ``ax``: an array of
+    axes to draw into (rows x len(results)), else a new figure.
     """
     if not isinstance(results, dict) or not results:
         raise ValueError("results must be a non-empty dict label -> SweepResult")
@@ -134,6 +158,6 @@ def heatmaps(results, metric="val_acc", threshold=0.9, ax=None):
         cmap = "viridis" if m == "val_acc" else "viridis_r"
         thr = threshold if (m == "val_acc" or len(metrics) == 1) else None
         for panel, (label, result) in zip(row, results.items()):
-            mesh = _panel(panel, result, label, m, thr, norm, cmap)
+            mesh = _panel(panel, result, label, m, thr, norm, cmap, soft)
         fig.colorbar(mesh, ax=list(row), label="validation accuracy" if m == "val_acc" else "validation loss")
     return fig

@@ -301,7 +301,7 @@ axes[0].set_ylabel("cross-entropy")
 axes[0].legend(fontsize=8)
 fig.suptitle("Your update rules and torch.optim, same network, data and minibatches")
 plt.show()
-"""))
+""", experiment=True))
 
 add(markdown(r"""
 In float32 the two implementations round differently, so tiny gaps (around $10^{-6}$ to $10^{-4}$) that grow slowly over the run are expected; a gap of order 0.1 means a different algorithm.
@@ -359,7 +359,7 @@ print(f"{len(LRS) * (len(L2S) + len(WDS))} training runs in {time.perf_counter()
 wdlab.plots.heatmaps(results, metric=["val_acc", "val_loss"], threshold=THRESHOLD)
 plt.show()
 summary(results)
-"""))
+""", experiment=True))
 
 add(markdown(r"""
 **Question 2 (2 points).** Compare the two accuracy maps: what is alike, what differs (position and shape of the good region, what happens at large regularization)? Then compare the two loss maps in the same way. Why can the loss maps look different from the accuracy maps?
@@ -392,7 +392,7 @@ OTHER_THRESHOLD = 0.8 if OTHER == "hard" else THRESHOLD   # label noise caps har
 wdlab.plots.heatmaps(other, metric=["val_acc", "val_loss"], threshold=OTHER_THRESHOLD)
 plt.show()
 summary(other, threshold=OTHER_THRESHOLD)
-"""))
+""", experiment=True))
 
 add(markdown(r"""
 **Question 3 (2 points).** How do the maps change with the data's difficulty, for each method, and compared with the medium data above?
@@ -429,7 +429,7 @@ for label in (DIFFICULTY, OTHER):
     for metric in ("val_acc", "val_loss"):
         slopes = {name: round(wdlab.plots.coupling_slope(r, metric=metric), 2) for name, r in res.items()}
         print(f"{label:7s} data, best {metric:8s}: slope of best log-decay vs log-lr {slopes}")
-"""))
+""", experiment=True))
 
 add(markdown(r"""
 **What the measurement says, and why.** Read the printed slopes before this paragraph. On this small MLP the paper's picture does not come out cleanly, and the reason is instructive. The paper's network uses batch normalization: its output does not change when the weights before a normalization layer are rescaled, so only the *direction* of those weights matters, and decay acts through the speed at which that direction can move. Then only the per-step decay $w$ counts, and the good region of AdamW is axis-aligned. Our MLP has no normalization, so the *size* of the weights matters too. At equilibrium, AdamW's decay $w\theta$ balances an Adam step whose size is about $\alpha$ per coordinate, so the weights settle at a size proportional to $\alpha / w$: the best $w$ grows with $\alpha$ (positive slope). Adam + L2 instead converges towards the minimizer of $f + \frac{\lambda'}{2}\lVert\theta\rVert^2$, which depends on $\lambda'$ alone, so its best $\lambda'$ moves less with $\alpha$ than the paper's picture suggests once training has converged. Which regime you observe depends on the model (normalized or not), the training length relative to the decay timescale, and the metric: a good reminder that "decoupled" is a statement about a parametrization, not a law of nature.
@@ -474,7 +474,7 @@ r = torch_conv["AdamW (PyTorch wd)"]
 best = r.best("val_loss")
 print(f"best PyTorch-convention setting {best}: tau = 1/(lr*wd) = {1 / (best['lr'] * best['wd']):.0f} steps "
       f"for a run of {SWEEP['steps']} steps")
-"""))
+""", experiment=True))
 
 add(markdown(r"""
 **Question 5 (2 points).** (a) A colleague trains with `torch.optim.AdamW(lr=3e-4, weight_decay=0.1)` and a constant schedule. What is $w$ in the paper's convention, and what is the timescale $\tau$ in steps? (b) They double the learning rate. What must they do to `weight_decay` to keep $\tau$ fixed, and what would they have to do in the paper's convention? (c) Does the heatmap above support "keep $\text{lr}\cdot\text{wd}$ fixed" for PyTorch's AdamW on our data? Quote the slope. Check (a) and (b) numerically in the cell below the answer.
@@ -565,7 +565,7 @@ for period, mult in [(100, 1), (20, 2)]:
 ax.set(xlabel="step t", ylabel="multiplier $\\eta_t$", title="Cosine annealing with warm restarts")
 ax.legend()
 plt.show()
-"""))
+""", experiment=True))
 
 add(markdown(r"""
 **Normalized weight decay.** The best decay factor depends on how long one trains: more steps means more total shrinkage. The paper proposes to tune a normalized value $\lambda_{\text{norm}}$ and use
@@ -600,7 +600,7 @@ adamwr = {"AdamW": landscape(DIFFICULTY)["AdamW"],   # reused from Section 5
 wdlab.plots.heatmaps(adamwr, metric="val_acc", threshold=THRESHOLD)
 plt.show()
 summary(adamwr)
-"""))
+""", experiment=True))
 
 add(markdown(r"""
 **Question 6 (1 point).** Does the warm-restart schedule change the best accuracy or the shape of the good region on our data? Give one reason why the paper found restarts useful on long runs that our 300-step runs cannot show.

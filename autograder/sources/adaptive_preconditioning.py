@@ -296,7 +296,7 @@ ax.set_ylabel("ratio of step lengths")
 ax.set_title(r"Missing bias correction, $\beta_2 = 0.999$")
 ax.legend()
 plt.show()
-'''))
+''', experiment=True))
 
 add(markdown(r'''
 ### 2.2 Your RMSProp trains a network
@@ -327,7 +327,7 @@ ax_loss.legend()
 fig.suptitle(r"Same network, data and minibatches: $\alpha = 10^{-3}$, $\beta_2 = 0.999$")
 plt.show()
 print(f"final validation accuracy: yours {ours.val_acc[-1]:.3f}, torch {library.val_acc[-1]:.3f}")
-'''))
+''', experiment=True))
 
 add(markdown(r'''
 The library's curve drops faster at first. That is not a better algorithm: without the
@@ -565,7 +565,7 @@ ax.set_ylabel(r"$\|$decay step $-$ L2 step$\|$")
 ax.set_title(r"No $\lambda'$ closes the gap unless $M = kI$")
 ax.legend()
 plt.show()
-'''))
+''', experiment=True))
 
 # --------------------------------------------------------------------------------------------
 add(markdown(r'''
@@ -765,7 +765,7 @@ ax.set_ylabel(r"effective penalty $c_i = -\partial_i f(\theta^*)/\theta^*_i$")
 ax.set_title("Decay pulls large-gradient weights harder than L2 does")
 ax.legend(fontsize=8)
 plt.show()
-'''))
+''', experiment=True))
 
 add(markdown(r'''
 **Question 5.2 (written).** In the plot above, which coordinates does L2 regularize less than
@@ -905,7 +905,7 @@ for name in methods:
     print(f"{name:24s} final loss: axis-aligned {final_loss[name, 0]:.1e}, rotated {final_loss[name, 45]:.1e}")
 assert math.isclose(final_loss["full matrix", 0], final_loss["full matrix", 45], rel_tol=1e-6)
 assert final_loss["diagonal (RMSProp M_t)", 45] > 5 * final_loss["diagonal (RMSProp M_t)", 0]
-'''))
+''', experiment=True))
 
 add(markdown(r'''
 ## Summary

@@ -165,7 +165,7 @@ axes[0].set_ylabel("learning rate $\\alpha$")
 fig.suptitle("Where is the best regularization factor, for each learning rate?")
 plt.show()
 print("slope of log10(best factor) against log10(lr):", {k: round(v, 2) for k, v in slopes.items()})
-""")
+""", experiment=True)
 
 COUPLING_CONCLUSION = markdown(r"""
 On this problem the best L2 coefficient falls as the learning rate rises, with a log–log slope close to $-1$ (printed above): what matters is the product $\alpha\lambda'$, so tuning $\lambda'$ after changing $\alpha$ starts from scratch. The best decoupled factor stays put (slope close to 0): learning rate and decay can be tuned one at a time. The paper finds the same picture on a ResNet trained on CIFAR-10 (its Figure 2), where the good region of SGD + L2 is a diagonal and that of SGDW is axis-aligned.
@@ -334,7 +334,7 @@ axes[1].legend(fontsize=8)
 plt.show()
 for name, path in paths.items():
     print(f"{name:45s} final distance to the L2 minimizer: {(path[-1] - ridge).norm():.2e}")
-""")
+""", experiment=True)
 
 TRAJECTORY_CONCLUSION = markdown(r"""
 The first two runs agree at step 1 (the buffer is empty, so both shrink by $\alpha\lambda'$) and then drift apart: they end at different points. The third run follows a different path from SGD + L2, but converges to the same point.
@@ -420,7 +420,7 @@ for ax in axes:
 plt.show()
 for name, history in runs.items():
     print(f"{name:34s} final validation accuracy {history.val_acc[-1]:.3f}")
-""")
+""", experiment=True)
 
 SUMMARY = markdown(r"""
 ## Summary

@@ -1,7 +1,8 @@
 """A tiny nbgrader course in a temp folder, for the pipeline tests (release .. export).
 
 One notebook, ``01_sgd_weight_decay``, with one autograded function (``l2_to_decay``, a real
-graded item, so the trusted verdict knows it) and one written answer graded by hand.
+graded item, so the trusted verdict knows it), one experiment cell and one written answer graded
+by hand.
 """
 import dataclasses
 from pathlib import Path
@@ -30,12 +31,15 @@ assert abs(l2_to_decay(0.3, 2.0) - 0.6) < 1e-12, "secret-hidden-check"
 ### END HIDDEN TESTS
 '''
 
+# A demonstration cell: students run it, `grade` skips it.
+EXPERIMENT = 'print("EXPERIMENT RAN")'
+
 
 def make_course(root, **overrides):
     """Write solutions/<assignment>/01_sgd_weight_decay.ipynb under ``root``; returns the Course."""
     root = Path(root)
     cells = [authoring.setup(""), authoring.solution(SOLUTION),
-             authoring.tests(NOTEBOOK, "l2_to_decay", TESTS),
+             authoring.tests(NOTEBOOK, "l2_to_decay", TESTS), authoring.code(EXPERIMENT, experiment=True),
              authoring.answer("derive_decay", 2, "SGD on the regularized loss gives lambda = lr * l2."),
              authoring.mark_scheme("derive_decay", "- 2 pt: the derivation")]
     nb = nbformat.v4.new_notebook(cells=cells)

@@ -5,9 +5,9 @@ import shutil
 import nbformat
 import pytest
 
-from autograder import collect, export, grade, release, sandbox
-from tests.autograder.pipeline_course import CHEAT, CORRECT, ITEM, NOTEBOOK, WRONG, make_course, \
-    submission
+from autograder import collect, experiments, export, grade, release, sandbox
+from tests.autograder.pipeline_course import CHEAT, CORRECT, EXPERIMENT, ITEM, NOTEBOOK, WRONG, \
+    make_course, submission
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +58,14 @@ def test_trusted_scores_and_flags(graded):
     assert cheat["flags"]["tamper_suspected"]
     assert any("trusted score counts" in n for n in cheat["notes"])
     assert not reports["ann"]["flags"]["tamper_suspected"]
+
+
+def test_experiment_cells_are_not_run_while_grading(graded):
+    course, _ = graded
+    submitted = (course.submitted("ann") / f"{NOTEBOOK}.ipynb").read_text()
+    autograded = (course.autograded("ann") / f"{NOTEBOOK}.ipynb").read_text()
+    assert json.dumps(EXPERIMENT)[1:-1] in submitted  # the student's copy has the cell
+    assert experiments.SKIPPED in autograded and "EXPERIMENT RAN" not in autograded
 
 
 def test_malformed_notebook_gets_a_message_and_the_batch_continues(graded):
