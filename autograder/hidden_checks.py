@@ -8,12 +8,16 @@ Used only inside ``### BEGIN HIDDEN TESTS`` regions (students never import autog
 ``check_rule`` runs multi-step trajectories of the student's function and of
 ``autograder.reference.RULES[name]`` on several random cases -- float32 and float64, CPU and
 CUDA when present, t = 1 from a zero state, tiny and huge gradients, a varying schedule
-multiplier eta_t, every regularization hyperparameter at 0 once, lr as a [G, 1] tensor over a
-[G, m] theta -- and fails with an AssertionError that names the case and the first wrong step.
-It also checks that inputs are not modified in place and that the rule does not delegate to
-torch.optim. Hyperparameters are given as a fixed value or a (low, high) log-uniform range.
+multiplier eta_t, every regularization hyperparameter at 0 once, lr and the regularizer as
+[G, 1] tensors over a [G, m] theta -- and fails with an AssertionError that names the case and
+the first wrong step. It also checks that inputs are not modified in place and that the rule
+does not delegate to torch.optim (neither an optimizer nor a functional kernel such as
+torch.optim.adam.adam). Hyperparameters are given as a fixed value or a (low, high)
+log-uniform range.
 """
 import contextlib
+import importlib
+import re
 
 import torch
 
@@ -34,18 +38,39 @@ def tolerance(dtype):
     return {"rtol": rtol, "atol": atol}
 
 
+# torch.optim's functional update kernels (torch.optim.adam.adam, _single_tensor_adam, ...):
+# a rule could call them without creating an optimizer.
+KERNEL_MODULES = ("_functional", "adam", "adamw", "sgd", "rmsprop", "optimizer")
+KERNEL_NAME = re.compile(r"_?(single_tensor_|multi_tensor_|fused_)?(sgd|adam|adamw|rmsprop)")
+
+
+def _optim_entry_points():
+    """(owner, attribute) of every torch.optim entry point a rule could delegate to."""
+    points = [(torch.optim.Optimizer, "__init__")]
+    for name in KERNEL_MODULES:
+        try:
+            module = importlib.import_module(f"torch.optim.{name}")
+        except ImportError:
+            continue
+        points += [(module, attr) for attr in dir(module)
+                   if KERNEL_NAME.fullmatch(attr) and callable(getattr(module, attr))]
+    return points
+
+
 @contextlib.contextmanager
 def forbid_torch_optim():
-    """Inside this block, creating any torch.optim optimizer raises."""
-    original = torch.optim.Optimizer.__init__
-
-    def refuse(self, *args, **kwargs):
+    """Inside this block, creating any torch.optim optimizer or calling one of its functional
+    update kernels raises."""
+    def refuse(*args, **kwargs):
         raise AssertionError("the rule must be written with tensor operations, not torch.optim")
-    torch.optim.Optimizer.__init__ = refuse
+    saved = [(owner, attr, getattr(owner, attr)) for owner, attr in _optim_entry_points()]
+    for owner, attr, _ in saved:
+        setattr(owner, attr, refuse)
     try:
         yield
     finally:
-        torch.optim.Optimizer.__init__ = original
+        for owner, attr, original in saved:
+            setattr(owner, attr, original)
 
 
 def _sample(spec, gen):
@@ -68,9 +93,13 @@ def _cases(hparams, seed):
             hp = {k: _sample(v, gen) for k, v in hparams.items()}
             cases.append((f"{key}=0", (5,), {**hp, key: 0.0}, 1.0))
     hp = {k: _sample(v, gen) for k, v in hparams.items()}
-    if "lr" in hp:
-        lr = torch.tensor([[hp["lr"]], [hp["lr"] / 10], [hp["lr"] * 3]], dtype=torch.float64)
-        cases.append(("lr as a [3, 1] tensor over theta [3, 4]", (3, 4), {**hp, "lr": lr}, 1.0))
+    # A grid of three configurations at once: lr and the regularizer as [3, 1] tensors.
+    gridded = [k for k in ("lr", *REGULARIZERS) if isinstance(hp.get(k), float)]
+    if gridded:
+        tensors = {k: torch.tensor([[hp[k]], [hp[k] / 10], [hp[k] * 3]], dtype=torch.float64)
+                   for k in gridded}
+        cases.append((f"{' and '.join(gridded)} as [3, 1] tensors over theta [3, 4]", (3, 4),
+                      {**hp, **tensors}, 1.0))
     return cases
 
 
@@ -121,10 +150,11 @@ def check_rule(fn, name, *, steps=6, seed=0, **hparams):
         theta = torch.randn(4, generator=gen, dtype=torch.float64)
         hp = {k: _sample(v, gen) for k, v in hparams.items()}
         fn(theta=theta, grad=torch.ones_like(theta), state=rule.init_state(theta), t=1, **hp)
-    for label, shape, hp, scale in _cases(hparams, seed):
-        for dtype in (torch.float32, torch.float64):
-            for device in devices():
-                check_trajectory(fn, rule, shape, hp, scale, dtype, device, steps, gen, label)
+    with forbid_torch_optim():
+        for label, shape, hp, scale in _cases(hparams, seed):
+            for dtype in (torch.float32, torch.float64):
+                for device in devices():
+                    check_trajectory(fn, rule, shape, hp, scale, dtype, device, steps, gen, label)
 
 
 def check_function(fn, reference, cases, dtype=torch.float64):

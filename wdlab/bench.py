@@ -168,7 +168,8 @@ def main(argv=None):
                   fraction_of_peak=round(gflops / peak, 3), batched_cpu_s=round(batched_cpu, 3),
                   gflops_cpu=round(gflops_cpu, 2), peak_gflops_cpu=round(peak_cpu, 2),
                   fraction_of_peak_cpu=round(gflops_cpu / peak_cpu, 3),
-                  matmul_ceiling=round(ceiling / peak_cpu, 3), workload_gflop=round(flop / 1e9, 2),
+                  matmul_ceiling=round(ceiling / (peak_cpu if device.type == "cpu" else peak), 3),
+                  workload_gflop=round(flop / 1e9, 2),
                   device=str(device), threads=torch.get_num_threads(), load_avg=round(load, 2))
     print(json.dumps(report))
     return report

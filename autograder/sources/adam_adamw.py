@@ -3,15 +3,15 @@
 ``python -m autograder.sources.adam_adamw`` writes solutions/<assignment>/03_adam_adamw.ipynb.
 """
 from autograder.authoring import answer, build, code, mark_scheme, markdown, setup, solution, tests
-from autograder.sources.adam_hidden import HELPER
 
 NB = "03_adam_adamw"
+# Hyperparameter ranges of the hidden checks (log-uniform), shared by the three Adam rules.
+MOMENTS = "beta1=(0.5, 0.99), beta2=(0.9, 0.9999), eps=(1e-10, 1e-6)"
 
 
 def hidden(body):
-    """A hidden-tests region: the shared helpers, then ``body``."""
-    return ("### BEGIN HIDDEN TESTS\n" + HELPER.strip("\n") + "\n\n" + body.strip("\n")
-            + '\nprint("hidden checks passed")\n### END HIDDEN TESTS')
+    """A hidden-tests region (nbgrader removes it from the student version)."""
+    return "### BEGIN HIDDEN TESTS\n" + body.strip("\n") + "\n### END HIDDEN TESTS"
 
 
 cells = []
@@ -311,9 +311,23 @@ In float32 the two implementations round differently, so tiny gaps (around $10^{
 add(markdown(r"""
 ## 5 · The hyperparameter landscape: Adam + L2 against AdamW
 
-We now train a whole grid of (learning rate, regularization) pairs and record the final validation accuracy and loss of each. `wdlab.sweep(rule, data, grid={...})` trains every configuration at once: it passes each hyperparameter as a tensor of shape `[G, 1]`, one row per configuration, which your rules broadcast because they are written with tensor arithmetic. `wdlab.plots.heatmaps` draws the maps on log axes with one colour scale, marks the best setting, outlines the region above a threshold and reports the slope of the best log-decay against log-learning-rate.
+We now train a whole grid of (learning rate, regularization) pairs with **your** rules and record the final validation accuracy and loss of each: the experiment of the paper's Figure 2, on our data. `wdlab.sweep(rule, data, grid={...})` trains every configuration at once: it passes each hyperparameter as a tensor of shape `[G, 1]`, one row per configuration, which your rules broadcast because they are written with tensor arithmetic. `paper_landscape` (from `wdlab.landscape`) prepares the network, the data and the two grids, and calls `wdlab.sweep` once per rule.
 
-The regularization axes differ in meaning: $\lambda'$ for Adam + L2, the per-step decay $w$ for AdamW. Both are log-spaced over four decades that bracket "no effect" and "too much".
+**Why the network has normalization layers.** The paper's finding was measured on ResNets, which use batch normalization. A normalization layer makes the network *scale invariant* in the weights in front of it: multiply them by any $c > 0$ and the output does not change, so only their *direction* matters. For such weights the loss gradient is orthogonal to $\theta$ and shrinks like $1/\lVert\theta\rVert$, and a step of a given size turns the direction by an angle of about $\lVert\Delta\theta\rVert / \lVert\theta\rVert$. Weight decay then does not pull the network towards "simpler" functions at all: by keeping $\lVert\theta\rVert$ small it sets the **effective step size**, the angle the weights turn per step. Our landscape network gets the same property from LayerNorm after each hidden layer (weights and bias of a layer rescale together) and a fixed random output layer (it keeps its initial weights, so every trained weight is scale invariant).
+
+**Where the weight norm settles.** Adam moves each of the $d$ coordinates of a layer by about $\alpha$ per step, mostly orthogonally to $\theta$, so $\lVert\theta\rVert^2$ grows by about $\alpha^2 d$ per step; decay removes a fraction of it. The two balance at an equilibrium norm, and the angular step there is what the run feels:
+
+| rule | decay per step | equilibrium $\lVert\theta\rVert^2$ | angular step per coordinate, $\alpha/\lVert\theta\rVert$ | good region |
+|---|---|---|---|---|
+| AdamW, paper form | $w\,\theta$ | $\alpha^2 d/(2w)$ | $\sqrt{2w/d}$: no $\alpha$ | fixed $w$: slope 0 (axis-aligned) |
+| AdamW, PyTorch form | $\alpha\,\text{wd}\,\theta$ | $\alpha\, d/(2\,\text{wd})$ | $\sqrt{2\alpha\,\text{wd}/d}$ | fixed $\alpha\cdot\text{wd}$: slope $-1$ |
+| Adam + L2 | $\lambda'\theta$ inside the normalized step | depends on $\alpha/\lambda'$ | a function of $\alpha^2\lambda'$ | fixed $\alpha^2\lambda'$: slope about $-2$ (diagonal) |
+
+(For Adam + L2 the penalty's gradient $\lambda'\theta$ is divided by $\sqrt{\hat v_t}$ together with the loss gradient, which itself scales like $1/\lVert\theta\rVert$; working through the balance gives an angular step that depends on $\alpha$ and $\lambda'$ only through $\alpha^2\lambda'$.)
+
+**Grids fitted to the run.** The norm only reaches its equilibrium if the run is longer than the decay's time scale, about $1/w$ steps. So the AdamW grid puts $w\times\text{steps}$ between about 0.6 and 60, and the learning rates start at $10^{-3}$: below that, 200 steps of size $\alpha$ cannot move weights of size about 0.1 per coordinate, and such runs would be unfinished rather than badly tuned.
+
+**The measurement.** For each learning rate we locate the best regularization value (a weighted centre of the settings whose validation loss is within a few percent of that column's best, so one noisy cell does not move it) and fit a line to log(best decay) against log(learning rate). That **slope** is printed in each heatmap's title and by `summary`: $0$ means the decay can be tuned on its own, $-1$ that the product $\alpha\cdot$decay is what matters, $-2$ that $\alpha^2\cdot$decay is. We measure it on the validation loss: with 1000 validation points the accuracy moves by about 0.01 from noise alone, while the loss is smooth.
 
 Change `DIFFICULTY` to `"easy"` or `"hard"` to change the data (the questions below ask you to).
 """))
@@ -321,42 +335,30 @@ Change `DIFFICULTY` to `"easy"` or `"hard"` to change the data (the questions be
 add(code(r"""
 DIFFICULTY = "medium"      # the difficulty knob: "easy", "medium" or "hard"
 THRESHOLD = 0.90           # a setting is "good" when its validation accuracy reaches this
-LRS = np.logspace(-3.5, -1.0, 6)
-L2S = np.logspace(-4.0, 0.0, 7)
-WDS = np.logspace(-4.5, -0.5, 7)
-SWEEP = dict(steps=300, batch_size=100, seed=0)
+SETTINGS = LandscapeSettings()          # LayerNorm MLP, fixed readout, 8 x 8 grids, 200 steps
+QUICK = SETTINGS.with_(grid_size=6)     # 6 x 6 grids for the later comparisons (cost ~ cells)
+MY_RULES = (adam_l2_step, adamw_step)   # your Adam + L2 and your AdamW (paper form)
 
-
-_computed = {}   # sweeps already run, so later sections reuse them
-
-
-def landscape(difficulty, rules=None):
-    # Validation maps of Adam + L2 (grid over l2) and AdamW (grid over wd), with your rules.
-    rules = rules or {"Adam + L2": (adam_l2_step, "l2", L2S), "AdamW": (adamw_step, "wd", WDS)}
-    out = {}
-    for name, (rule, key, values) in rules.items():
-        tag = (difficulty, rule, key, tuple(values))
-        if tag not in _computed:
-            data = make_classification(difficulty=difficulty, seed=0, device=DEVICE)
-            _computed[tag] = wdlab.sweep(rule, data, grid={"lr": LRS, key: values}, **SWEEP)
-        out[name] = _computed[tag]
-    return out
+for name in ("adam_l2", "adamw_paper"):
+    grid = SETTINGS.grid(name)
+    print(f"{SETTINGS.axes[name].label:14s}", ", ".join(f"{k} from {v[0]:.0e} to {v[-1]:.0e}" for k, v in grid.items()))
 
 
 def summary(results, threshold=THRESHOLD):
-    # Best validation accuracy, share of settings above the threshold, coupling slope.
+    # Best accuracy, share of settings above the threshold, lowest loss and the coupling slope.
+    measured = slopes(results)
     for name, r in results.items():
-        print(f"{name:10s} best val acc {np.nanmax(r.val_acc):.3f} at {r.best('val_acc')}; "
-              f"{np.mean(r.val_acc >= threshold):.0%} of settings reach {threshold:.0%}; "
-              f"lowest val loss {np.nanmin(r.val_loss):.3f}; "
-              f"slope of best log-decay vs log-lr: {wdlab.plots.coupling_slope(r):+.2f}")
+        best = ", ".join(f"{k}={v:.2g}" for k, v in r.best("val_loss").items())
+        print(f"{name:18s} best val acc {np.nanmax(r.val_acc):.3f}; "
+              f"{np.mean(r.val_acc >= threshold):4.0%} of settings reach {threshold:.0%}; "
+              f"lowest val loss {np.nanmin(r.val_loss):.3f} ({best}); slope {measured[name]:+.2f}")
 """))
 
 add(code(r"""
 start = time.perf_counter()
-results = landscape(DIFFICULTY)
-print(f"{len(LRS) * (len(L2S) + len(WDS))} training runs in {time.perf_counter() - start:.1f} s")
-wdlab.plots.heatmaps(results, metric=["val_acc", "val_loss"], threshold=THRESHOLD)
+results = paper_landscape("adam", difficulty=DIFFICULTY, rules=MY_RULES, settings=SETTINGS, device=DEVICE)
+print(f"{2 * SETTINGS.grid_size ** 2} training runs in {time.perf_counter() - start:.1f} s")
+wdlab.plots.heatmaps(results, metric=["val_acc", "val_loss"], threshold=THRESHOLD, soft=True)
 plt.show()
 summary(results)
 """, experiment=True))
@@ -365,31 +367,31 @@ add(markdown(r"""
 **Question 2 (2 points).** Compare the two accuracy maps: what is alike, what differs (position and shape of the good region, what happens at large regularization)? Then compare the two loss maps in the same way. Why can the loss maps look different from the accuracy maps?
 """))
 add(answer("heatmaps_compare", 2, r"""
-*(Model answer for the medium data and the grid above; the numbers are printed by the summary cell.)*
+*(Model answer for the medium data and the grids above; the numbers are printed by the summary cell.)*
 
-Alike: in both accuracy maps the learning rate matters most: the smallest learning rate underfits in 300 steps and the largest one is noisy, and both methods reach about the same best accuracy (about 0.93–0.94) in the middle rows. Both fail when the regularization is too strong: very large $\lambda'$ or $w$ pins the weights near zero and the accuracy drops to chance (0.25).
+Alike: both methods reach about the same best validation accuracy (0.944 for Adam + L2, 0.936 for AdamW: within the noise of 1000 validation points) and the same lowest validation loss (0.33 and 0.34); in both maps the smallest learning rates are weak because 200 steps of size $10^{-3}$ hardly move the weights, and too much regularization ruins every run.
 
-Different: where the good region ends as the regularization grows depends on the learning rate in different ways. For Adam + L2 the useful $\lambda'$ range sits in roughly the same columns for every learning rate (the fixed point of the regularized loss does not depend on $\alpha$), whereas for AdamW the largest tolerable $w$ grows with the learning rate: the weights settle where the decay $w\theta$ balances an Adam step of size about $\alpha$, so what matters is the ratio $\alpha / w$.
+Different: the *shape* of the good region. For Adam + L2 the edge where $\lambda'$ becomes too strong runs diagonally: at $\alpha = 10^{-3}$ a $\lambda'$ near 1 is still harmless, at $\alpha = 10^{-1}$ already values around $10^{-4}$ hurt, so the tolerable $\lambda'$ falls steeply as $\alpha$ grows (measured slope about $-1.7$ on the loss, the $\alpha^2\lambda'$ diagonal). For AdamW the good band of $w$ lies at the same height for every learning rate (slope about $0$): the good region is a horizontal band crossed by a vertical one, so the two can be tuned separately.
 
-The loss maps are sharper than the accuracy maps: validation cross-entropy also penalizes over-confident logits, so it punishes too little regularization (large weights) at high learning rates, which accuracy hardly sees, and it separates settings that have the same accuracy. The best loss sits on a clearer ridge, and the measured slopes of the best setting (printed) tell how that ridge moves with the learning rate.
+The loss maps show this more sharply than the accuracy maps: accuracy only records which side of the decision boundary a point falls on, so it saturates on a broad plateau (83% and 72% of the settings reach 90%), while the cross-entropy also measures how confident and well calibrated the predictions are and keeps varying across the plateau. That is why the best setting and the slope are read from the loss; the accuracy slopes point the same way (about $-1.2$ and $0$) but are noisier.
 """))
 add(mark_scheme("heatmaps_compare", r"""
-- 1 pt: accuracy maps compared with at least one correct similarity (lr dominates; similar best accuracy; collapse at too much regularization) and one difference in the position/shape of the good region, consistent with the student's plots.
-- 1 pt: loss maps compared; notes that loss is more sensitive than accuracy (confidence/weight size), and relates the shape to how decay interacts with lr.
-- Accept any answer that is consistent with the student's own heatmaps and numbers; do not require a diagonal if the plots do not show one.
+- 1 pt: accuracy maps compared with at least one correct similarity (similar best accuracy; small learning rates underfit; too much regularization fails) and the difference in shape: a diagonal good region for Adam + L2, an axis-aligned one for AdamW, consistent with the student's plots and slopes.
+- 1 pt: loss maps compared; explains why they can differ (loss measures confidence/calibration and keeps varying where accuracy has saturated; accuracy is noisier on 1000 points).
+- Accept any answer that is consistent with the student's own heatmaps and printed numbers.
 """))
 
 add(markdown(r"""
 ### Harder or easier data
 
-The next cell redraws the accuracy maps for another difficulty (change `OTHER` to `"easy"` if you like; `"hard"` flips 15% of the labels, shrinks the class separation and adds 10 pure-noise features).
+The next cell redraws the maps for another difficulty on 6 × 6 grids (change `OTHER` to `"easy"` if you like; `"hard"` flips 15% of the labels, shrinks the class separation and adds 10 pure-noise features).
 """))
 
 add(code(r"""
 OTHER = "hard"
-other = landscape(OTHER)
 OTHER_THRESHOLD = 0.8 if OTHER == "hard" else THRESHOLD   # label noise caps hard data near 0.85
-wdlab.plots.heatmaps(other, metric=["val_acc", "val_loss"], threshold=OTHER_THRESHOLD)
+other = paper_landscape("adam", difficulty=OTHER, rules=MY_RULES, settings=QUICK, device=DEVICE)
+wdlab.plots.heatmaps(other, metric=["val_acc", "val_loss"], threshold=OTHER_THRESHOLD, soft=True)
 plt.show()
 summary(other, threshold=OTHER_THRESHOLD)
 """, experiment=True))
@@ -398,41 +400,54 @@ add(markdown(r"""
 **Question 3 (2 points).** How do the maps change with the data's difficulty, for each method, and compared with the medium data above?
 """))
 add(answer("difficulty", 2, r"""
-On the hard data every accuracy falls (label noise alone caps it near $0.85$), so a 90% threshold is no longer met and a lower one (80%) is used. Regularization matters more: with noisy labels and nuisance features the network overfits, the validation loss of weakly regularized runs at large learning rates climbs well above its minimum, and the best AdamW decay moves up (from about $3\times10^{-3}$ to $1.5\times10^{-2}$). The region of good settings shrinks, and the difference in how its edge moves with the learning rate (roughly fixed $\lambda'$ for Adam + L2, $w$ growing with $\alpha$ for AdamW) is easier to see in the loss maps. On easy data almost every setting that trains at all reaches very high accuracy; the maps are flat apart from the too-small learning rate and the too-large regularization, and the two methods are hard to tell apart.
+On the hard data every score is lower: the best accuracy falls to about 0.85 for both methods (15% flipped labels cap it there), so the 90% threshold is never met and 80% is used instead; the lowest validation loss rises from about 0.33 to about 0.61. The shapes survive the change: Adam + L2 stays diagonal (slope about $-1.7$) and AdamW stays axis-aligned (about $-0.1$), so the difference between the two methods is a property of the optimizer, not of the data. What moves is the optimum: on noisy data the best runs use the largest learning rates and a little more regularization, and the region above the threshold is a smaller share of the grid for AdamW (56% against 72% of settings on medium data at their thresholds). On easy data almost every setting reaches 99% accuracy, the accuracy maps are flat and the two methods cannot be told apart by accuracy; the loss maps still show the two shapes.
 """))
 add(mark_scheme("difficulty", r"""
-- 1 pt: describes the change in overall level and in the size of the good region with difficulty, consistent with the plots.
-- 1 pt: describes how regularization's role changes (more important on hard/noisy data; nearly irrelevant on easy data) and compares the two methods.
+- 1 pt: describes the change in overall level (best accuracy/loss) and in the size of the good region with difficulty, consistent with the student's plots and numbers.
+- 1 pt: compares the two methods across difficulties (shapes/slopes kept or changed; accuracy maps flat on easy data; which regularization the optimum needs).
 """))
 
 add(markdown(r"""
 **Question 4 (2 points).** What do these maps suggest about tuning each optimizer? Report the best validation accuracy of each and the share of settings above the threshold (from the printed summary), and say whether the difference in best accuracy matters more or less than the difference in how the good region is shaped.
 """))
 add(answer("tuning", 2, r"""
-On the medium data both reach a similar best validation accuracy (printed: about 0.93–0.94 each; the difference is within what another seed would change) and a similar share of the grid clears 90%. What differs is how to search: for Adam + L2 the good $\lambda'$ hardly moves with the learning rate on this problem, but its effect inside Adam is uneven across weights (Question 1); for AdamW the good $w$ moves with $\alpha$ because the weights settle at a size proportional to $\alpha/w$, so after changing the learning rate one should move $w$ with it (or keep $\alpha/w$ fixed). In practice: tune the learning rate first on a coarse log grid, then the decay, and check the interaction on a few diagonal points; the shape of the good region decides how many runs that takes, more than the small difference in the best accuracy.
+On the medium data Adam + L2 reaches a best validation accuracy of 0.944 with 83% of the settings above 90%; AdamW reaches 0.936 with 72%. These differences are within what another seed or a finer grid changes; with such a generous threshold both maps are mostly "good". What matters for tuning is the shape. For AdamW the best $w$ is the same for every learning rate, so one can tune $\alpha$ with $w$ fixed and then $w$ with $\alpha$ fixed: two one-dimensional searches, and a later change of learning rate needs no new search for $w$. For Adam + L2 the two are coupled along $\alpha^2\lambda' \approx$ const: every change of the learning rate moves the best $\lambda'$ (doubling $\alpha$ asks for about a quarter of $\lambda'$), so the search has to be two-dimensional or follow the diagonal, and a grid search that fixes $\lambda'$ first picks it for the wrong learning rate. The difference in shape matters more than the small difference in the best accuracy.
 """))
 add(mark_scheme("tuning", r"""
 - 1 pt: best accuracy and share above threshold reported for both methods, matching the student's printed numbers.
-- 1 pt: a tuning conclusion tied to the shape of the good region (separable vs coupled; which ratio/product to keep fixed), consistent with the maps.
+- 1 pt: a tuning conclusion tied to the shape of the good region (separable for AdamW: tune one at a time; coupled for Adam + L2: move lambda' when lr moves), consistent with the maps.
 """))
 
 # ---------------------------------------------------------------- 6. Measured finding
 add(markdown(r"""
 ## 6 · The paper's headline, measured
 
-The paper's Figure 2 (a ResNet on CIFAR-10) shows the good region of Adam + L2 as a diagonal in the (learning rate, L2) plane and that of AdamW as axis-aligned: with decoupled decay, the best $w$ hardly moves when the learning rate moves. We measure the same shape here by the slope of the best log-regularization against log-learning-rate (a slope of $-1$ means the product $\alpha\cdot$decay is what matters, 0 means decay can be tuned on its own, $+1$ means the ratio $\alpha/$decay matters):
+The paper's Figure 2 (a ResNet on CIFAR-10) shows the good region of Adam + L2 as a diagonal in the (learning rate, L2) plane and that of AdamW as axis-aligned. The slopes of the two landscapes above, on both metrics:
 """))
 
 add(code(r"""
-for label in (DIFFICULTY, OTHER):
-    res = landscape(label)
-    for metric in ("val_acc", "val_loss"):
-        slopes = {name: round(wdlab.plots.coupling_slope(r, metric=metric), 2) for name, r in res.items()}
-        print(f"{label:7s} data, best {metric:8s}: slope of best log-decay vs log-lr {slopes}")
+for label, res in ((DIFFICULTY, results), (OTHER, other)):
+    for metric in ("val_loss", "val_acc"):
+        found = ", ".join(f"{name} {value:+.2f}" for name, value in slopes(res, metric=metric).items())
+        print(f"{label:6s} data, {metric:8s}: slope of best log-decay vs log-lr: {found}")
 """, experiment=True))
 
 add(markdown(r"""
-**What the measurement says, and why.** Read the printed slopes before this paragraph. On this small MLP the paper's picture does not come out cleanly, and the reason is instructive. The paper's network uses batch normalization: its output does not change when the weights before a normalization layer are rescaled, so only the *direction* of those weights matters, and decay acts through the speed at which that direction can move. Then only the per-step decay $w$ counts, and the good region of AdamW is axis-aligned. Our MLP has no normalization, so the *size* of the weights matters too. At equilibrium, AdamW's decay $w\theta$ balances an Adam step whose size is about $\alpha$ per coordinate, so the weights settle at a size proportional to $\alpha / w$: the best $w$ grows with $\alpha$ (positive slope). Adam + L2 instead converges towards the minimizer of $f + \frac{\lambda'}{2}\lVert\theta\rVert^2$, which depends on $\lambda'$ alone, so its best $\lambda'$ moves less with $\alpha$ than the paper's picture suggests once training has converged. Which regime you observe depends on the model (normalized or not), the training length relative to the decay timescale, and the metric: a good reminder that "decoupled" is a statement about a parametrization, not a law of nature.
+On the validation loss Adam + L2 comes out between $-1.5$ and $-2$ (the $\alpha^2\lambda'$ diagonal of Section 5) and the paper's AdamW within about $0.1$ of zero: the paper's finding, reproduced with your rules on a small network. The accuracy slopes point the same way but are noisier.
+
+**Without scale invariance the picture is different.** The next cell runs the same two sweeps on the plain MLP (no LayerNorm, output layer trained). There the *size* of the weights changes the function itself, and nothing reduces decay to an effective step size. For AdamW the decay $w\theta$ balances an Adam step of about $\alpha$ per coordinate when $|\theta| \approx \alpha / w$, so keeping the weights at a useful size asks for a $w$ that grows with $\alpha$: a *positive* slope (at most $+1$). For Adam + L2 the argument behind the $\alpha^2\lambda'$ diagonal no longer holds at all.
+"""))
+
+add(code(r"""
+PLAIN = QUICK.with_(layer_norm=False, fixed_readout=False)
+plain = paper_landscape("adam", difficulty=DIFFICULTY, rules=MY_RULES, settings=PLAIN, device=DEVICE)
+wdlab.plots.heatmaps(plain, metric="val_loss", threshold=None, soft=True)
+plt.show()
+summary(plain)
+""", experiment=True))
+
+add(markdown(r"""
+On the plain MLP both slopes come out positive (on the medium data, about $+0.9$ for Adam + L2 and $+0.7$ for AdamW; other seeds give $+0.9$ to $+1.0$ and $+0.5$ to $+0.7$): AdamW's best decay rises with the learning rate as the size argument predicts, and Adam + L2 has lost its diagonal. Both methods still reach the same best accuracy; only the geometry of the good region changed. So "decoupled decay makes learning rate and decay separable" is a statement about networks whose weights are scale invariant (batch normalization, LayerNorm, weight normalization), which covers the paper's ResNets and most modern architectures; it is not a law for every model.
 """))
 
 # ---------------------------------------------------------------- 7. Conventions
@@ -448,9 +463,9 @@ add(markdown(r"""
 
 So `weight_decay=0.01` in PyTorch with `lr=1e-3` decays the weights by $10^{-5}$ per step, while `weight_decay=0.01` in MosaicML decays them by $10^{-2}$ per step: a thousand times more. Moving a configuration between libraries without converting is a classic bug.
 
-In PyTorch's convention the weights are an exponential moving average of the updates with the **timescale** $\tau = 1/(\text{lr}\cdot\text{wd})$ steps (Wang & Aitchison, 2024): the weights "forget" updates older than about $\tau$ steps. If what matters is $\tau$ (relative to the length of training), the good region of PyTorch's AdamW follows $\text{lr}\cdot\text{wd} = $ const: a diagonal of slope $-1$. In the paper's convention $\tau = 1/w$ does not involve the learning rate.
+In PyTorch's convention the weights are an exponential moving average of the updates with the **timescale** $\tau = 1/(\text{lr}\cdot\text{wd})$ steps (Wang & Aitchison, 2024): the weights "forget" updates older than about $\tau$ steps. In the paper's convention $\tau = 1/w$ does not involve the learning rate. By Section 5's table, PyTorch's angular step $\sqrt{2\,\text{lr}\cdot\text{wd}/d}$ is fixed by $\tau$ too, so its good region should follow $\text{lr}\cdot\text{wd} = $ const: a diagonal of slope $-1$.
 
-The next cell trains PyTorch's convention with *your* `adamw_step`: the wrapper passes $w = \text{lr}\cdot\text{wd}$. Dotted lines mark constant $\tau$; blank cells diverged ($\text{lr}\cdot\text{wd} > 1$ flips the weights' sign every step).
+The next cell trains PyTorch's convention with *your* `adamw_step`: the wrapper passes $w = \text{lr}\cdot\text{wd}$. Its `wd` grid covers the same decay rates per step as the paper's, spread diagonally. Dotted lines mark constant $\tau$, as a fraction of the run's length; blank cells diverged ($\text{lr}\cdot\text{wd} > 1$ makes the "decay" flip the weights' sign every step).
 """))
 
 add(code(r"""
@@ -459,21 +474,22 @@ def adamw_torch_convention(theta, grad, state, t, lr, wd, **kw):
     return adamw_step(theta, grad, state, t, lr, wd=lr * wd, **kw)
 
 
-WDS_TORCH = np.logspace(-2.0, 2.0, 7)
-torch_conv = landscape(DIFFICULTY, {"AdamW (paper w)": (adamw_step, "wd", WDS),   # reused from Section 5
-                                    "AdamW (PyTorch wd)": (adamw_torch_convention, "wd", WDS_TORCH)})
-fig = wdlab.plots.heatmaps(torch_conv, metric="val_loss", threshold=None)
+conventions = paper_landscape("adamw", difficulty=DIFFICULTY, rules=(adamw_step, adamw_torch_convention),
+                              settings=SETTINGS, device=DEVICE)
+fig = wdlab.plots.heatmaps(conventions, metric="val_loss", threshold=None, soft=True)
 ax = fig.axes[1]
-for tau in (30, 300, 3000):   # lines of constant timescale tau = 1 / (lr * wd)
-    ax.plot(LRS, 1 / (tau * LRS), "w:", lw=1.5)
-    ax.annotate(f"tau={tau}", (LRS[0], 1 / (tau * LRS[0])), color="w", fontsize=8)
-ax.set_ylim(WDS_TORCH[0] / 1.8, WDS_TORCH[-1] * 1.8)
+lrs = np.array(SETTINGS.grid("adamw_torch")["lr"])
+wds = SETTINGS.grid("adamw_torch")["wd"]
+for share in (0.1, 1, 10):   # tau = 1 / (lr * wd) = share * steps
+    tau = share * SETTINGS.steps
+    ax.plot(lrs, 1 / (tau * lrs), "w:", lw=1.5)
+    ax.annotate(f"tau={tau:g}", (lrs[0], 1 / (tau * lrs[0])), color="w", fontsize=8)
+ax.set_ylim(wds[0] / 1.5, wds[-1] * 1.5)
 plt.show()
-summary(torch_conv)
-r = torch_conv["AdamW (PyTorch wd)"]
-best = r.best("val_loss")
-print(f"best PyTorch-convention setting {best}: tau = 1/(lr*wd) = {1 / (best['lr'] * best['wd']):.0f} steps "
-      f"for a run of {SWEEP['steps']} steps")
+summary(conventions)
+best = conventions["AdamW (PyTorch)"].best("val_loss")
+print(f"best PyTorch-convention setting lr={best['lr']:.2g}, wd={best['wd']:.2g}: tau = 1/(lr*wd) = "
+      f"{1 / (best['lr'] * best['wd']):.0f} steps for a run of {SETTINGS.steps} steps")
 """, experiment=True))
 
 add(markdown(r"""
@@ -484,12 +500,12 @@ add(answer("conventions", 2, r"""
 
 (b) Halve `weight_decay` (to 0.05) so that $\text{lr}\cdot\text{wd}$ stays $3\times10^{-5}$. In the paper's convention $\tau = 1/w$ does not involve $\alpha$: leave $w$ unchanged.
 
-(c) Not on our data. Both maps show the same kind of runs with $w = \text{lr}\cdot\text{wd}$, so on a log grid $\log \text{wd} = \log w - \log \text{lr}$ and the PyTorch-form slope is roughly the paper-form slope minus one (not exactly: the two grids cover different ranges). The paper-form slope is clearly positive (about $+1$), so the PyTorch-form slope is close to 0 (about $+0.1$): the best `weight_decay` hardly moves with the learning rate, and the good region crosses the lines of constant $\tau$ instead of following them. The timescale argument assumes only the weights' direction matters (normalized networks) or that the run is short compared with $\tau$; our unnormalized MLP at equilibrium is sensitive to the weight size $\propto 1/\text{wd}$ instead.
+(c) Yes. The PyTorch-convention map has a measured slope of about $-0.9$ on the validation loss (close to the $-1$ of constant $\text{lr}\cdot\text{wd}$), while the paper-convention map of the same runs is flat (about $0$); the good region runs parallel to the dotted lines of constant $\tau$. The best setting has $\tau$ of a few hundred steps (about 640 for our 200-step run): the decay's timescale is comparable to the run's length, so the weight norm has time to settle. This is what the scale-invariance argument predicts: only $\text{lr}\cdot\text{wd}$, the angular step at equilibrium, matters in PyTorch's form.
 """))
 add(mark_scheme("conventions", r"""
 - 0.5 pt: $w = 3\times10^{-5}$ and $\tau \approx 3.3\times10^4$ steps.
 - 0.5 pt: halve weight_decay in PyTorch; leave $w$ unchanged in the paper's convention.
-- 1 pt: reads the measured slope correctly from their own output and relates it to the timescale claim (support or not, with a reason).
+- 1 pt: reads the measured slope correctly from their own output (about -1 supports the claim) and relates it to the timescale / effective step size.
 """))
 
 add(code(r"""
@@ -589,27 +605,29 @@ for epochs in (5, 20, 80):
 """))
 
 add(markdown(r"""
-**AdamWR** is AdamW with the warm-restart schedule: the multiplier $\eta_t$ scales both the Adam step and the decay. Below, the AdamW landscape of Section 5 is recomputed with restarts (a run of 100 steps, then one of 200), and compared with the constant schedule.
+**AdamWR** is AdamW with the warm-restart schedule: the multiplier $\eta_t$ scales both the Adam step and the decay (for Adam + L2 it scales the step only). Below, the landscape of Section 5 is recomputed with restarts (a run of 66 steps, then one of 133), and compared with the constant schedule.
 """))
 
 add(code(r"""
-restarts = lambda t: cosine_warm_restarts(t, period=SWEEP["steps"] // 3, mult=2)
-data = make_classification(difficulty=DIFFICULTY, seed=0, device=DEVICE)
-adamwr = {"AdamW": landscape(DIFFICULTY)["AdamW"],   # reused from Section 5
-          "AdamWR": wdlab.sweep(adamw_step, data, grid={"lr": LRS, "wd": WDS}, schedule=restarts, **SWEEP)}
-wdlab.plots.heatmaps(adamwr, metric="val_acc", threshold=THRESHOLD)
+restarts = lambda t: cosine_warm_restarts(t, period=SETTINGS.steps // 3, mult=2)
+with_restarts = paper_landscape("adam", difficulty=DIFFICULTY, rules=MY_RULES, settings=SETTINGS,
+                                schedule=restarts, device=DEVICE)
+adamwr = {"AdamW (constant)": results["AdamW (paper)"],   # from Section 5
+          "AdamWR": with_restarts["AdamW (paper)"],
+          "Adam + L2, restarts": with_restarts["Adam + L2"]}
+wdlab.plots.heatmaps(adamwr, metric=["val_acc", "val_loss"], threshold=THRESHOLD, soft=True)
 plt.show()
-summary(adamwr)
+summary({"Adam + L2 (constant)": results["Adam + L2"], **adamwr})
 """, experiment=True))
 
 add(markdown(r"""
-**Question 6 (1 point).** Does the warm-restart schedule change the best accuracy or the shape of the good region on our data? Give one reason why the paper found restarts useful on long runs that our 300-step runs cannot show.
+**Question 6 (1 point).** Does the warm-restart schedule change the best accuracy or the shape of the good region on our data? Give one reason why the paper found restarts useful on long runs that our 200-step runs cannot show.
 """))
 add(answer("adamwr", 1, r"""
-On our grid AdamWR reaches a slightly higher best accuracy than AdamW (about 0.95 against 0.93) and a clearly larger share of good settings (about 60% against 33%): annealing ends each run with small steps, so large learning rates, noisy under a constant schedule, now finish well. The good region grows towards large learning rates; its best $w$ still grows with the learning rate. The paper's benefit is on long runs: annealing to a small learning rate at the end of each run gives a good model at every restart (anytime performance), and with normalized decay the same $\lambda_{\text{norm}}$ works for every run length. With one short run of 300 steps there is no "long run" to anneal over, so that advantage cannot appear here.
+Restarts change the numbers a little and the shapes not at all. AdamWR reaches about the same best accuracy as AdamW (0.941 against 0.936) and a slightly lower best validation loss (0.326 against 0.344), because each run ends with small, annealed steps; but fewer settings reach 90% (55% against 72%), since the cosine halves the average step and decay, so the small learning rates get even less done in 200 steps. The shapes are those of Section 5: AdamWR stays close to axis-aligned (slope about $-0.3$) and Adam + L2 with restarts stays diagonal (about $-1.7$), as expected when the same $\eta_t$ multiplies step and decay. The paper's benefit shows on long runs: annealing to a small learning rate at the end of each run gives a good model at every restart (anytime performance, useful for early stopping and ensembles), and normalized weight decay lets one $\lambda_{\text{norm}}$ serve runs of every length; two short runs of 66 and 133 steps cannot show either.
 """))
 add(mark_scheme("adamwr", r"""
-- 0.5 pt: a comparison consistent with the student's AdamW/AdamWR maps and printed numbers.
+- 0.5 pt: a comparison consistent with the student's AdamW/AdamWR maps and printed numbers (best accuracy/loss, share above the threshold, slopes).
 - 0.5 pt: a valid reason (anytime performance at each restart; annealing at the end of long runs; interplay with normalized decay for different run lengths).
 """))
 
