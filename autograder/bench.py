@@ -40,16 +40,18 @@ def kinds_for(cfg):
     return ["correct"] * max(1, len(wrong)) + wrong
 
 
-def bench_config(state, notebooks):
-    """Course settings restricted to ``notebooks`` (their items only), in a fresh state folder."""
+def fresh_course(state, notebooks):
+    """A course restricted to ``notebooks`` (their items only) in a fresh state folder, releasing
+    into that folder (the repository's notebooks/ is left alone)."""
     shutil.rmtree(state, ignore_errors=True)
     full = course_config.load()
     unknown = sorted(set(notebooks) - set(full.notebooks))
     if unknown or not notebooks:
         raise ValueError(f"--notebooks: unknown {unknown}; allowed: {list(full.notebooks)} or 'all'")
     points = {k: v for k, v in full.points.items() if k.partition(":")[0] in notebooks}
-    return course_config.load({"notebooks": tuple(notebooks), "points": points,
-                               "state_dir": str(state), "db_url": ""})
+    cfg = course_config.load({"notebooks": tuple(notebooks), "points": points,
+                              "state_dir": str(state), "db_url": ""})
+    return Course(cfg, release_root=Path(state) / "release_notebooks")
 
 
 def write_submissions(course, n, folder):
@@ -100,8 +102,7 @@ def main(argv=None):
     try:
         notebooks = parse_notebooks(args.notebooks)
         base = Path(course_config.load().state_dir) / "bench"
-        plain = Course(bench_config(base / "plain", notebooks))
-        ours = Course(bench_config(base / "grade", notebooks))
+        plain, ours = fresh_course(base / "plain", notebooks), fresh_course(base / "grade", notebooks)
     except ValueError as err:
         parser.error(str(err))
     prepare_process()

@@ -29,6 +29,9 @@ from autograder.kernel import SANDBOX_KERNEL  # the kernelspec's name, also used
 class Course:
     cfg: course_config.CourseConfig
     root: Path = course_config.ROOT
+    # Where the student notebooks go (<release_root>/<assignment>/); None: <root>/notebooks. The
+    # demo and the benchmark release into their state folder and leave notebooks/ alone.
+    release_root: Path | None = None
 
     @property
     def assignment(self):
@@ -44,7 +47,7 @@ class Course:
 
     @property
     def release_dir(self):
-        return Path(self.root) / "notebooks" / self.assignment
+        return Path(self.release_root or Path(self.root) / "notebooks") / self.assignment
 
     def submitted(self, student=None):
         base = self.state / "submitted"
@@ -86,7 +89,7 @@ class Course:
         c.CourseDirectory.course_id = self.cfg.course_id
         c.CourseDirectory.root = str(self.root)
         c.CourseDirectory.source_directory = "solutions"
-        c.CourseDirectory.release_directory = "notebooks"
+        c.CourseDirectory.release_directory = str(self.release_root or "notebooks")
         c.CourseDirectory.submitted_directory = str(self.submitted())
         c.CourseDirectory.autograded_directory = str(self.autograded())
         c.CourseDirectory.feedback_directory = str(self.feedback_dir())

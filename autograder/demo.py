@@ -4,8 +4,8 @@
 2. release -> synthetic submissions (one correct, typical mistakes, one cheat) written as
    Canvas-style files -> collect -> grade -> feedback -> export, and the grade table.
 
-The demo keeps its own state in <state_dir>/demo (started afresh each time), so it never mixes
-with a real class. ``make_submission`` is also what the grading benchmark uses.
+The demo keeps its own state in <state_dir>/demo (started afresh each time) and releases the
+student notebooks there too, so it never mixes with a real class or rewrites notebooks/. ``make_submission`` is also what the grading benchmark uses.
 """
 import dataclasses
 import shutil
@@ -130,13 +130,16 @@ def foundation(seed):
     import wdlab
     from autograder.reference import RULES
 
-    torch.set_flush_denormal(True)
     data = data_gen.make_classification(n_train=1000, n_val=500, n_test=500, difficulty="easy",
                                         seed=seed)
     print(f"data_gen.make_classification: train {tuple(data.x_train.shape)}, "
           f"val {tuple(data.x_val.shape)}, {int(data.y_train.max()) + 1} classes")
-    hist = wdlab.train(RULES["adamw_paper"], data, steps=150, batch_size=100, hidden=(32,),
-                       seed=seed, lr=3e-3, wd=1e-4)
+    torch.set_flush_denormal(True)
+    try:
+        hist = wdlab.train(RULES["adamw_paper"], data, steps=150, batch_size=100, hidden=(32,),
+                           seed=seed, lr=3e-3, wd=1e-4)
+    finally:  # a process-wide CPU flag: leave the caller's process as it was (the default)
+        torch.set_flush_denormal(False)
     print(f"wdlab.train with reference AdamW (lr=3e-3, wd=1e-4), 150 steps in {hist.seconds:.1f} s: "
           f"train loss {hist.train_loss[0]:.3f} -> {hist.train_loss[-1]:.3f}, "
           f"val accuracy {hist.val_acc[-1]:.1%}")
@@ -145,7 +148,8 @@ def foundation(seed):
 def demo_course(course):
     state = Path(course.cfg.state_dir) / "demo"
     shutil.rmtree(state, ignore_errors=True)
-    return Course(dataclasses.replace(course.cfg, state_dir=str(state)), course.root)
+    return Course(dataclasses.replace(course.cfg, state_dir=str(state)), course.root,
+                  release_root=state / "release_notebooks")
 
 
 def run(course, jobs=None, students=None):

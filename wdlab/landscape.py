@@ -120,40 +120,34 @@ def train_hidden_only(rule, n_readout):
     return hidden_only
 
 
-def _reference_rules(names):
-    try:
-        from autograder.reference import RULES
-    except ImportError:
-        raise ValueError("the reference rules are not installed here: pass your own update rules "
-                         f"as rules={{name: function}} for {list(names)}") from None
-    return {name: RULES[name] for name in names}
-
-
 def _check_rules(rules, names):
-    """The rules to sweep, by name: reference rules for those not given."""
+    """The rules to sweep, by name. ``rules`` is a tuple in the pair's order, or a dict that
+    holds every name (a larger table, such as the reference RULES, is fine)."""
     if rules is None:
-        return _reference_rules(names)
+        raise ValueError(f"rules is required: your own update rules for {list(names)}, as a tuple "
+                         "in this order or a dict by name")
     if isinstance(rules, (tuple, list)):
         if len(rules) != len(names):
             raise ValueError(f"rules must hold {len(names)} functions, for {list(names)} in this "
                              f"order, got {len(rules)}")
-        rules = dict(zip(names, rules))
-    if not isinstance(rules, dict) or not set(rules) <= set(names):
-        raise ValueError(f"rules must be a dict with keys among {list(names)} (or a tuple in that "
-                         f"order), got {rules!r}")
-    missing = [n for n in names if n not in rules]
-    return {**(_reference_rules(missing) if missing else {}), **rules}
+        return dict(zip(names, rules))
+    missing = [n for n in names if n not in rules] if isinstance(rules, dict) else list(names)
+    if missing:
+        raise ValueError(f"rules must be a dict with the keys {list(names)} (or a tuple in that "
+                         f"order); missing {missing}")
+    return {name: rules[name] for name in names}
 
 
-def paper_landscape(pair="adam", difficulty=None, seed=0, device=None, rules=None, progress=False,
+def paper_landscape(pair="adam", difficulty=None, seed=0, device=None, *, rules=None, progress=False,
                     settings=None, schedule=None):
     """Sweep both rules of ``pair`` over their (lr, decay) grids; return {label: SweepResult}.
 
     pair: "adam" (Adam + L2 vs AdamW, paper convention), "adamw" (AdamW paper vs PyTorch
     convention) or "sgd" (SGD + L2 vs SGDW, both with momentum). difficulty: a data_gen preset
     (default: ``settings.difficulty``); ``seed`` draws the data, the initial weights and the
-    minibatch order. rules: your own update rules instead of the reference ones, as a tuple in
-    the pair's order or a dict by name (names in ``PAIRS``). settings: a LandscapeSettings.
+    minibatch order. rules: the update rules to sweep, as a tuple in the pair's order or a dict
+    by name (names in ``PAIRS``): a student's own functions, or the reference ``RULES`` on the
+    instructor's side (this student-visible module never imports them). settings: a LandscapeSettings.
     schedule: a multiplier eta_t for both step and decay (t counts steps from 0), or None.
     """
     if pair not in PAIRS:

@@ -82,9 +82,10 @@ class MLP:
             if i == self.n_layers:
                 acts.append(z)
             elif self.layer_norm:
-                var, mean = torch.var_mean(z, dim=1, correction=0, keepdim=True)
-                rstd = (var + self.eps).rsqrt_()
-                z = (z - mean).mul_(rstd)
+                # Two-pass mean and variance: torch.var_mean over dim 1 is ~10x slower on CPU.
+                z = z - z.mean(1, keepdim=True)
+                rstd = (z * z).mean(1, keepdim=True).add_(self.eps).rsqrt_()
+                z = z.mul_(rstd)
                 norms.append((z, rstd))
                 acts.append(z.relu())
             else:

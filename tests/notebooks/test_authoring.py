@@ -1,4 +1,6 @@
 """The authoring checks and the hidden-test helpers catch what they are meant to catch."""
+import importlib
+
 import nbformat
 import pytest
 import torch
@@ -91,3 +93,40 @@ def test_check_rule_rejects_delegation_to_torch_optim():
 def test_check_function_reports_the_failing_inputs():
     with pytest.raises(AssertionError, match="inputs"):
         check_function(lambda lr, l2: lr + l2, lambda lr, l2: lr * l2, [{"lr": 0.1, "l2": 0.2}])
+
+
+def adam_by_kernel(theta, grad, state, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
+    """Adam through torch.optim's functional kernel: right numbers, but no optimizer object."""
+    params, m, v = [theta.clone()], [state["m"].clone()], [state["v"].clone()]
+    steps = [torch.tensor(float(t - 1), dtype=theta.dtype)]
+    importlib.import_module("torch.optim.adam").adam(
+        params, [grad], m, v, [], steps, amsgrad=False, beta1=beta1, beta2=beta2,
+        lr=float(eta * lr), weight_decay=0.0, eps=eps, maximize=False)
+    return params[0], {"m": m[0], "v": v[0]}
+
+
+def test_check_rule_rejects_delegation_to_a_functional_kernel():
+    theta, grad = torch.randn(5, dtype=torch.float64), torch.randn(5, dtype=torch.float64)
+    zeros = RULES["adam"].init_state(theta)
+    got, _ = adam_by_kernel(theta, grad, zeros, 1, lr=0.01)
+    want, _ = RULES["adam"](theta, grad, zeros, 1, lr=0.01)
+    torch.testing.assert_close(got, want)   # the kernel does compute Adam
+    with pytest.raises(AssertionError, match="not torch.optim"):
+        check_rule(adam_by_kernel, "adam", lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8)
+
+
+def test_check_rule_grids_the_regularizer_too():
+    def scalar_decay_only(theta, grad, state, t, lr, wd, beta1=0.9, eta=1.0):
+        wd = wd.flatten()[0] if torch.is_tensor(wd) else wd   # ignores all configurations but one
+        return RULES["sgdw_momentum"](theta, grad, state, t, lr=lr, wd=wd, beta1=beta1, eta=eta)
+    with pytest.raises(AssertionError, match=r"wd as \[3, 1\] tensors"):
+        check_rule(scalar_decay_only, "sgdw_momentum", steps=3, lr=(1e-3, 1.0), wd=(1e-5, 1e-1), beta1=0.9)
+
+
+@pytest.mark.parametrize("name, hparams", [
+    ("adam", dict(lr=(1e-4, 0.3), beta1=(0.5, 0.99), beta2=(0.9, 0.9999), eps=(1e-10, 1e-6))),
+    ("adam_l2", dict(lr=(1e-4, 0.3), l2=(1e-4, 2.0), beta1=0.9)),
+    ("adamw_paper", dict(lr=(1e-4, 0.3), wd=(1e-4, 0.1), beta1=0.9)),
+])
+def test_check_rule_accepts_the_adam_references(name, hparams):
+    check_rule(by_keyword(RULES[name]), name, steps=3, **hparams)

@@ -20,13 +20,13 @@ def one_thread():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_l2_is_diagonal_and_paper_adamw_separable(seed):
-    found = slopes(paper_landscape("adam", seed=seed, settings=FAST))
+    found = slopes(paper_landscape("adam", seed=seed, settings=FAST, rules=RULES))
     assert found["Adam + L2"] <= -0.7, found
     assert abs(found["AdamW (paper)"]) <= 0.3, found
 
 
 def test_pytorch_adamw_couples_decay_to_the_learning_rate():
-    found = slopes(paper_landscape("adamw", seed=0, settings=FAST))
+    found = slopes(paper_landscape("adamw", seed=0, settings=FAST, rules=RULES))
     assert found["AdamW (PyTorch)"] <= -0.5, found
     assert abs(found["AdamW (paper)"]) <= 0.3, found
 
@@ -51,8 +51,8 @@ def test_own_rules_give_the_reference_landscape():
         step = lr * (m / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + eps)
         return theta - eta * step, {"m": m, "v": v}
 
-    own = paper_landscape("adam", settings=TINY, rules={"adam_l2": adam_l2_step})
-    ref = paper_landscape("adam", settings=TINY)
+    own = paper_landscape("adam", settings=TINY, rules=(adam_l2_step, RULES["adamw_paper"]))
+    ref = paper_landscape("adam", settings=TINY, rules=RULES)
     for label in ref:
         np.testing.assert_allclose(own[label].val_loss, ref[label].val_loss, rtol=1e-4)
     assert own["Adam + L2"].mode == "batched"
@@ -68,12 +68,13 @@ def test_decoupled_decay_grids_scale_with_the_run_length():
 @pytest.mark.parametrize("kwargs, match", [
     (dict(pair="rmsprop"), "pair"),
     (dict(rules=(RULES["adam_l2"],)), "2 functions"),
-    (dict(rules={"adam": RULES["adam"]}), "keys among"),
+    (dict(rules={"adam": RULES["adam"]}), "missing"),
+    (dict(rules=None), "rules is required"),
     (dict(settings={"steps": 10}), "LandscapeSettings"),
 ])
 def test_bad_input(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        paper_landscape(**kwargs)
+        paper_landscape(**{"rules": RULES, **kwargs})
 
 
 def test_every_pair_has_settings():
