@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
-	$(PY) -m wdlab.bench
+	$(PY) -m autograder.bench_sweeps
 
 bench-grade: $(STAMP)
 	$(PY) -m autograder.bench

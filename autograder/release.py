@@ -14,8 +14,6 @@ STUDENT_FILES = ("course_config.py", "requirements.txt")
 FORBIDDEN = ("autograder/", "solutions/", "tests/", ".course_state/", "nbgrader_config.py")
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 # Instructor tools inside the student packages (the sweep benchmark uses the hidden reference).
-NOT_FOR_STUDENTS = ("wdlab/bench.py",)
-
 STUDENT_PYPROJECT = """\
 [build-system]
 requires = ["setuptools>=61"]
@@ -63,7 +61,7 @@ def bundle_entries(course):
                     if p.is_file() and not SKIP_PARTS & set(p.parts) and p.suffix != ".pyc"]
     entries += [(root / name, name) for name in STUDENT_FILES if (root / name).is_file()]
     return [(p, name) for p, name in entries
-            if not SKIP_PARTS & set(Path(name).parts) and name not in NOT_FOR_STUDENTS]
+            if not SKIP_PARTS & set(Path(name).parts)]
 
 
 def write_bundle(course, path=None):

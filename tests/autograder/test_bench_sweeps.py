@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from wdlab import bench
+from autograder import bench_sweeps as bench
 
 
 def test_bench_prints_the_report_as_its_last_line(capsys):

@@ -1,4 +1,5 @@
-"""Benchmark: the batched sweep engine against a loop of separate trainings.
+"""Benchmark (instructors; uses the hidden reference): wdlab's batched sweep engine against a
+loop of separate trainings.
 
 Workload W: Adam + L2 and AdamW (paper convention), an 8 x 8 grid each (lr 1e-4..1e-1,
 decay 1e-5..1e-1), MLP 20-64-64-4, batch 100, 2000 training points, 200 steps. The loop trains
@@ -9,7 +10,7 @@ machine), fraction_of_peak; the same by CPU time (*_cpu: what other programs on 
 machine do not inflate); matmul_ceiling (the fraction of the peak the step's matrix products
 reach alone, the most the engine could reach); threads and the load average it ran under.
 
-    python -m wdlab.bench [--device cpu|cuda] [--grid 8] [--steps 200] [--threads N] [--skip-loop]
+    python -m autograder.bench_sweeps [--device cpu|cuda] [--grid 8] [--steps 200] [--threads N] [--skip-loop]
 """
 import argparse
 import json
@@ -21,10 +22,10 @@ import torch
 
 import data_gen
 
-from .device import resolve_device
-from .model import MLP
-from .sweep import sweep
-from .train import train_torch
+from wdlab.device import resolve_device
+from wdlab.model import MLP
+from wdlab.sweep import sweep
+from wdlab.train import train_torch
 
 
 def pick_threads(requested, load=None, cores=None):
