@@ -75,13 +75,18 @@ def export(course, out_dir=None):
 
 def table(reports, messages=True):
     """The grade table as text: one line per submission, then its flagged or failed items."""
-    lines = [f"{'student':<22}{'score':>14}  flags"]
+    lines = [f"{'student':<22}{'score':>14}  {'autograded':>12}  {'awaiting manual':>15}  flags"]
     for report in sorted((r for r in reports if r), key=lambda r: r["student"]):
         flags = ", ".join(name for name, on in sorted(report["flags"].items()) if on) or "-"
-        lines.append(f"{report['student']:<22}{report['score']:>6g} / {report['max_score']:<5g}  {flags}")
+        auto = [i for i in report["items"] if i.get("decided_by") == "trusted"]
+        waiting = sum(i["max_score"] for i in report["items"]
+                      if i.get("decided_by") == "awaiting manual grade")
+        auto_text = f"{sum(i['score'] for i in auto):g} / {sum(i['max_score'] for i in auto):g}"
+        lines.append(f"{report['student']:<22}{report['score']:>6g} / {report['max_score']:<5g}  "
+                     f"{auto_text:>12}  {f'{waiting:g} pts' if waiting else '-':>15}  {flags}")
         if messages:
             for item in report["items"]:
-                if item["score"] < item["max_score"]:
+                if item["score"] < item["max_score"] and item.get("decided_by") != "awaiting manual grade":
                     lines.append(f"    {item['id']}: {item['score']:g}/{item['max_score']:g}  "
                                  f"{item['message'].splitlines()[0] if item['message'] else ''}")
             lines += [f"    note: {note}" for note in report.get("notes", []) if "Traceback" not in note]

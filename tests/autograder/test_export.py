@@ -60,5 +60,11 @@ def test_manual_override_of_an_autograded_item_counts(course):
 def test_table_lists_flags_and_failed_items(course):
     report = export.merged_report(course, "ann")
     text = export.table([report])
-    assert "ann" in text and "timeout" in text
-    assert f"{NOTEBOOK}:derive_decay: 0/2" in text
+    ann = next(line for line in text.splitlines() if line.startswith("ann"))
+    assert "timeout" in ann
+    assert "1 / 1" in ann and "2 pts" in ann  # autograded part, and the written answer's points
+    with course.gradebook() as gb:  # once graded by hand, a partial manual score is listed
+        gb.find_grade("derive_decay", NOTEBOOK, course.assignment, "ann").manual_score = 0.5
+        gb.db.commit()
+    text = export.table([export.merged_report(course, "ann")])
+    assert f"{NOTEBOOK}:derive_decay: 0.5/2" in text and "2 pts" not in text
