@@ -42,7 +42,7 @@ from course_config import ROOT
 VISIBLE = ("wdlab", "data_gen", "course_config.py")
 # System paths shown read-only inside bubblewrap (those that exist on this machine).
 SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache",
-          "/etc/alternatives", "/etc/localtime")
+          "/etc/alternatives", "/etc/localtime", "/etc/fonts")  # fonts: matplotlib runs fc-list
 UID_RANGE = (100000, 150000)  # unused uids for sandboxed runs as root (no account owns them)
 
 
@@ -159,6 +159,8 @@ def wrap_argv(argv, *, writable=(), readable=(), network=False, uid=None, home=N
         args.append("--unshare-user")
     for key, value in env(home or (writable[0] if writable else "/tmp")).items():
         args += ["--setenv", key, value]
+    # bwrap would create /etc for the binds below as 0700, closed to the unprivileged uid.
+    args += ["--perms", "0755", "--dir", "/etc"]
     for path in SYSTEM:
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]

@@ -62,6 +62,19 @@ def test_bwrap_view_hides_instructor_files_and_network(tmp_path):
     assert lines == ["[]", "True", "no-net", "ro"], r.stderr
 
 
+def test_bwrap_plots_without_writing_to_stderr(tmp_path):
+    """nbgrader zeroes a test cell that writes to stderr: a plot in the sandboxed kernel must not
+    (matplotlib runs fc-list, which complains when /etc/fonts is hidden)."""
+    if sandbox.bwrap_path() is None:
+        pytest.skip("bubblewrap not installed")
+    code = ("import matplotlib.pyplot as plt\nplt.title('x')\n"
+            "plt.savefig('plot.png')\nprint('drawn')")
+    r = sandbox.run([sys.executable, "-c", code], cwd=tmp_path, mode="bwrap",
+                    limits=sandbox.Limits(wall_s=60))
+    assert r.returncode == 0 and r.stdout.decode().split() == ["drawn"], r.stderr
+    assert r.stderr.decode() == ""
+
+
 def test_bwrap_fork_bomb_is_contained(tmp_path):
     if sandbox.bwrap_path() is None:
         pytest.skip("bubblewrap not installed")
