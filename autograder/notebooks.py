@@ -1,69 +1,39 @@
 """Student notebooks from the solution notebooks, with nbgrader's own generate_assignment.
 
 ``python -m autograder.notebooks`` regenerates notebooks/<assignment>/ from
-solutions/<assignment>/. Settings come from the repository's nbgrader_config.py; only the
-release folder and the gradebook can be pointed elsewhere (tests regenerate into a temp dir).
+solutions/<assignment>/ (the same step as ``python -m autograder release --notebooks-only``).
+Settings come from course_config through ``Course``; only the release folder and the state
+(gradebook) can be pointed elsewhere (tests regenerate into a temp dir).
 ``submit_solutions`` + ``autograde`` run real nbgrader autograde on the solution notebooks
 submitted as a student, to prove the hidden tests give full marks to a correct answer.
 """
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
 
 import nbformat
-from nbgrader.apps import NbGraderAPI
-from nbgrader.api import Gradebook
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config.loader import PyFileConfigLoader
 
-from course_config import CONFIG, ROOT
+from autograder import release as release_module
+from autograder.course import Course, check_result
+from course_config import CONFIG, ROOT, load
 
 SOLUTIONS = ROOT / "solutions" / CONFIG.assignment
 RELEASE = ROOT / "notebooks" / CONFIG.assignment
 
 
-def course_config(root=None, release=None, state=None):
-    """nbgrader's Config from nbgrader_config.py, optionally re-rooted (absolute paths)."""
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-    course = config.CourseDirectory
-    if root is not None:
-        course.root = str(root)
-    if release is not None:
-        course.release_directory = str(Path(release).resolve())
-    if state is not None:
-        state = Path(state).resolve()
-        course.submitted_directory = str(state / "submitted")
-        course.autograded_directory = str(state / "autograded")
-        course.feedback_directory = str(state / "feedback")
-        course.db_url = f"sqlite:///{state / 'gradebook.db'}"
-    Path(course.db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return config
-
-
-def _api(config):
-    # nbgrader creates a gradebook by running the `alembic` script that sits next to this
-    # Python; without the venv on PATH (python called by its full path) that fails.
-    bindir = str(Path(sys.executable).parent)
-    if shutil.which("alembic") is None and bindir not in os.environ["PATH"].split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ["PATH"]
-    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-
-
-def _run(result, what):
-    if not result["success"]:
-        raise RuntimeError(f"nbgrader {what} failed:\n{result.get('log', '')}\n{result.get('error', '')}")
-    return result
+def course(release=None, state=None):
+    """The Course to generate with: the repository's, or one whose student notebooks go under
+    ``release`` and whose gradebook lives in ``state`` (tests use temp dirs for both)."""
+    overrides = {} if state is None else {"state_dir": str(Path(state).resolve())}
+    return Course(load(overrides), release_root=None if release is None else Path(release).resolve())
 
 
 def generate(release=None, state=None):
-    """Run generate_assignment; returns the folder holding the student notebooks."""
-    config = course_config(release=release, state=state)
-    _run(_api(config).generate_assignment(CONFIG.assignment, force=True, create=True),
-         "generate_assignment")
-    base = Path(release).resolve() if release is not None else ROOT / "notebooks"
-    return base / CONFIG.assignment
+    """Run nbgrader's generate_assignment; returns the folder holding the student notebooks."""
+    c = course(release, state)
+    release_module.generate(c)
+    return c.release_dir
 
 
 def submit_solutions(release, state, student="solution_student", notebooks=None):
@@ -84,13 +54,14 @@ def submit_solutions(release, state, student="solution_student", notebooks=None)
 
 
 def autograde(release, state, student="solution_student"):
-    """Run nbgrader autograde for ``student``; returns {notebook: {grade_id: (score, max)}}
-    for the autograded test cells."""
-    config = course_config(release=release, state=state)
-    _run(_api(config).autograde(CONFIG.assignment, student, force=True, create=True), "autograde")
+    """Run plain nbgrader autograde (nbgrader's own kernel, every cell) for ``student``; returns
+    {notebook: {grade_id: (score, max)}} for the autograded test cells."""
+    c = course(release, state)
+    check_result(c.api(sandbox=False, run_experiments=True).autograde(c.assignment, student),
+                 "autograde")
     scores = {}
-    with Gradebook(config.CourseDirectory.db_url) as gb:
-        submission = gb.find_submission(CONFIG.assignment, student)
+    with c.gradebook() as gb:
+        submission = gb.find_submission(c.assignment, student)
         for nb in submission.notebooks:
             scores[nb.name] = {g.name: (g.score, g.max_score) for g in nb.grades
                                if g.cell.cell_type == "code"}
