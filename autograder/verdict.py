@@ -16,6 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -143,6 +144,12 @@ def reconcile(verdict, in_kernel_scores):
 
 
 # -- extract ---------------------------------------------------------------------------------
+# grade_batch grades submissions on threads; CPython 3.11 tracks the AST's recursion depth per
+# interpreter, not per thread, so concurrent ast.parse can fail with a spurious SystemError
+# ("AST constructor recursion depth mismatch"). Parsing takes milliseconds: do it one at a time.
+_PARSE_LOCK = threading.Lock()
+
+
 def _extract(name, path, verdict):
     try:
         nb = extract.load_notebook(path)
@@ -151,9 +158,10 @@ def _extract(name, path, verdict):
         verdict.messages.append(f"{name}: {exc}; its items get 0 points")
         return None
     try:
-        for reason in tamper_reasons(nb, Path(path)):
-            verdict.flag("tamper_suspected", f"{name}: {reason}")
-        return extract.student_cells(nb)
+        with _PARSE_LOCK:
+            for reason in tamper_reasons(nb, Path(path)):
+                verdict.flag("tamper_suspected", f"{name}: {reason}")
+            return extract.student_cells(nb)
     except Exception as exc:  # a notebook nbformat accepted but whose cells make no sense
         verdict.flag("unreadable", f"{name}: its code cells cannot be read ({type(exc).__name__})")
         return None
