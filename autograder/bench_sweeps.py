@@ -85,6 +85,12 @@ def matmul_ceiling(model, grid_size, batch_size, device, repeats=5):
     return model.flops_per_step(n) * g / best / 1e9
 
 
+def _sig(x, digits=4):
+    """``x`` to ``digits`` significant figures: ratios of reported figures stay exact to ~1e-4
+    whether a run takes hours or (in tests) milliseconds."""
+    return float(f"{x:.{digits}g}")
+
+
 def _sync(device):
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -150,7 +156,7 @@ def main(argv=None):
     run_batched(data, 2, 5, device)  # warm-up: allocator, MKL / cuBLAS handles
     batched_s, batched_cpu, batched_acc = run_batched(data, args.grid, args.steps, device)
     print(f"batched: {batched_s:.2f} s wall, {batched_cpu:.2f} s CPU")
-    report = {"batched_s": round(batched_s, 3)}
+    report = {"batched_s": _sig(batched_s)}
     if not args.skip_loop:
         loop_s, loop_cpu, loop_acc = run_loop(data, args.grid, args.steps, device)
         # float32 rounding (hand-written vs autograd backward) grows chaotically at large lr:
@@ -158,19 +164,19 @@ def main(argv=None):
         diffs = np.concatenate([np.abs(a - b).ravel() for a, b in zip(batched_acc, loop_acc)])
         print(f"loop: {loop_s:.2f} s wall, {loop_cpu:.2f} s CPU; val_acc difference batched vs "
               f"loop: median {np.median(diffs):.4f}, largest {diffs.max():.4f}")
-        report = {"loop_s": round(loop_s, 3), **report, "speedup": round(loop_s / batched_s, 2),
-                  "loop_cpu_s": round(loop_cpu, 3), "speedup_cpu": round(loop_cpu / batched_cpu, 2),
+        report = {"loop_s": _sig(loop_s), **report, "speedup": _sig(loop_s / batched_s),
+                  "loop_cpu_s": _sig(loop_cpu), "speedup_cpu": _sig(loop_cpu / batched_cpu),
                   "median_val_acc_diff": round(float(np.median(diffs)), 4),
                   "max_val_acc_diff": round(float(diffs.max()), 4)}
     gflops, gflops_cpu = flop / batched_s / 1e9, flop / batched_cpu / 1e9
     # the *_cpu figures divide by CPU time, which other programs on the machine do not inflate
-    report.update(gflops=round(gflops, 2), peak_gflops=round(peak, 2),
-                  fraction_of_peak=round(gflops / peak, 3), batched_cpu_s=round(batched_cpu, 3),
-                  gflops_cpu=round(gflops_cpu, 2), peak_gflops_cpu=round(peak_cpu, 2),
-                  fraction_of_peak_cpu=round(gflops_cpu / peak_cpu, 3),
-                  matmul_ceiling=round(ceiling / peak, 3),
-                  workload_gflop=round(flop / 1e9, 2),
-                  device=str(device), threads=torch.get_num_threads(), load_avg=round(load, 2))
+    report.update(gflops=_sig(gflops), peak_gflops=_sig(peak),
+                  fraction_of_peak=_sig(gflops / peak), batched_cpu_s=_sig(batched_cpu),
+                  gflops_cpu=_sig(gflops_cpu), peak_gflops_cpu=_sig(peak_cpu),
+                  fraction_of_peak_cpu=_sig(gflops_cpu / peak_cpu),
+                  matmul_ceiling=_sig(ceiling / peak),
+                  workload_gflop=_sig(flop / 1e9),
+                  device=str(device), threads=torch.get_num_threads(), load_avg=_sig(load))
     print(json.dumps(report))
     return report
 
