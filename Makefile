@@ -19,10 +19,10 @@ test: $(STAMP)
 	$(PY) -m pytest -q -n 2
 
 bench: $(STAMP)
-	$(PY) -m autograder.bench_sweeps
+	$(PY) -m autograder.tools.bench_sweeps
 
 bench-grade: $(STAMP)
-	$(PY) -m autograder.bench
+	$(PY) -m autograder.tools.bench_grade
 
 student-notebooks: $(STAMP)
 	$(PY) -m autograder release --notebooks-only

@@ -30,7 +30,7 @@ def make_course(args):
 
 
 def cmd_release(course, args):
-    from autograder import release
+    from autograder.steps import release
     bundle = release.release(course, notebooks_only=args.notebooks_only, bundle_path=args.bundle)
     print(f"student notebooks: {course.release_dir}")
     if bundle:
@@ -38,7 +38,7 @@ def cmd_release(course, args):
 
 
 def cmd_collect(course, args):
-    from autograder import collect
+    from autograder.steps import collect
     result = collect.collect(course, args.path)
     for student, notebook, source in result.collected:
         print(f"collected  {student:<20} {notebook:<30} <- {source}")
@@ -49,26 +49,26 @@ def cmd_collect(course, args):
 
 
 def cmd_grade(course, args):
-    from autograder import export, grade
+    from autograder.steps import export, grade
     reports = grade.grade(course, students=args.student, jobs=args.jobs, force=args.force,
                           progress=not args.no_progress, run_experiments=args.run_experiments)
     print(export.table(reports.values()))
 
 
 def cmd_feedback(course, args):
-    from autograder import feedback
+    from autograder.steps import feedback
     files = feedback.generate(course, args.student)
     print(f"{len(files)} feedback files under {course.feedback_dir()}")
 
 
 def cmd_export(course, args):
-    from autograder import export
+    from autograder.steps import export
     path = export.export(course, Path(args.out) if args.out else None)
     print(f"grades: {path}\nreports: {path.parent}/<student>.json")
 
 
 def cmd_demo(course, args):
-    from autograder import demo
+    from autograder.tools import demo
     demo.run(course, jobs=args.jobs)
 
 

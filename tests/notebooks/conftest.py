@@ -6,8 +6,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.notebooks import RELEASE, SOLUTIONS
-from course_config import CONFIG
+from autograder import nbmeta
+
+from course_config import CONFIG, ROOT
+
+SOLUTIONS = ROOT / "solutions" / CONFIG.assignment
+RELEASE = ROOT / "notebooks" / CONFIG.assignment
 
 
 def solution_path(stem):
@@ -20,7 +24,7 @@ def solution_path(stem):
 def release_path(stem):
     solution_path(stem)
     path = RELEASE / f"{stem}.ipynb"
-    assert path.exists(), f"{path} is missing: run `python -m autograder.notebooks`"
+    assert path.exists(), f"{path} is missing: run `python -m autograder.authoring.regenerate`"
     return path
 
 
@@ -36,7 +40,7 @@ def execute(path):
 
 
 def meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
+    return nbmeta.nbgrader(cell)
 
 
 def errors(cell):

@@ -2,7 +2,7 @@
 marks on every autograded item; the untouched student notebooks get none."""
 import pytest
 
-from autograder.notebooks import autograde, generate, submit_solutions
+from autograder.authoring.regenerate import autograde, generate, submit_solutions
 from course_config import CONFIG
 
 from .conftest import NOTEBOOKS, SOLUTIONS

@@ -3,8 +3,8 @@ what nbgrader generates from them and hide every solution, hidden test and mark 
 import nbformat
 import pytest
 
-from autograder import authoring
-from autograder.notebooks import generate
+from autograder import authoring, nbmeta
+from autograder.authoring.regenerate import generate
 
 from .conftest import NOTEBOOKS, meta, release_path, solution_path
 
@@ -44,7 +44,7 @@ def test_release_equals_fresh_generate_assignment(stem, fresh_release):
     fresh = nbformat.read(fresh_release / f"{stem}.ipynb", as_version=4)
     shape = lambda nb: [(c.cell_type, c.source, meta(c).get("grade_id")) for c in nb.cells]  # noqa: E731
     assert shape(committed) == shape(fresh), \
-        f"notebooks/ is stale for {stem}: run `python -m autograder.notebooks`"
+        f"notebooks/ is stale for {stem}: run `python -m autograder.authoring.regenerate`"
 
 
 @pytest.mark.parametrize("stem", NOTEBOOKS)
@@ -61,7 +61,7 @@ def test_student_notebook_hides_solutions_tests_and_autograder(stem):
         for name in ("SOLUTION", "HIDDEN TESTS", "MARK SCHEME"):
             # Lines that also occur outside hidden regions (e.g. "return theta") are not leaks.
             leaked = [line for line in regions(cell.source, name) if line in student_lines
-                      and line not in authoring._strip_region(cell.source, name)]
+                      and line not in nbmeta.without_region(cell.source, name)]
             leaked = [line for line in leaked if len(line) > 20]
             assert not leaked, f"{stem}: {name} lines visible to students: {leaked[:3]}"
 

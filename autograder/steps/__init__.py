@@ -1,0 +1,1 @@
+"""The instructor's verbs, one module each: release, collect, grade, feedback, export."""

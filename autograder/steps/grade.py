@@ -1,0 +1,279 @@
+"""`grade`: nbgrader autograde in the sandboxed kernel, then the trusted verdict, per submission.
+
+One job (a worker process) grades one whole submission: nbgrader's autograde runs its notebooks
+(in-kernel tests, gradebook), then ``autograder.trusted.pipeline.grade_submission`` scores every
+item in an isolated process the student's code cannot touch, and the trusted score replaces
+nbgrader's auto_score of cell ``test_<function>``. Manual scores are never written. Where the
+in-kernel result disagrees, the trusted one counts and the submission is flagged with the reason.
+
+Resuming: a submission's JSON report is written last, atomically, with a fingerprint of what was
+graded (submitted files, grading settings); a re-run skips submissions whose report matches, so
+killing ``grade`` mid-batch loses nothing and counts nothing twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbgrader.api import MissingEntry
+
+from autograder import reports
+from autograder.course import Course, check_result
+from autograder.isolation import kernel
+from autograder.nbgrader_glue import process
+from autograder.reports import AWAITING, MANUAL, ItemId, ItemResult, Report, Verdict
+from course_config import CourseConfig
+
+REPORT_VERSION = 1
+# What nbgrader's log says when the in-kernel run hit a limit.
+LOG_SIGNS = {"timeout": "CellTimeoutError", "crashed": "DeadKernelError"}
+
+
+def default_jobs(cfg: CourseConfig) -> int:
+    return cfg.workers or os.cpu_count() or 1
+
+
+def fingerprint(course: Course, student: str, run_experiments: bool = False) -> str:
+    """What decides a submission's grade: its files, the source notebooks and the grading settings."""
+    h = hashlib.sha256()
+    settings = {"points": course.cfg.points, "tolerances": course.cfg.tolerances,
+                "notebooks": course.cfg.notebooks, "version": REPORT_VERSION}
+    if run_experiments:  # the autograded notebooks differ (they hold the experiments' output)
+        settings["run_experiments"] = True
+    h.update(json.dumps(settings, sort_keys=True, default=list).encode())
+    for folder in (course.submitted(student), course.source_dir):
+        for path in sorted(Path(folder).rglob("*.ipynb")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def load_report(course: Course, student: str) -> Report | None:
+    return reports.load(course.report_path(student))
+
+
+# ---- the trusted verdict -------------------------------------------------------------------
+
+def notebook_problem(path: Path) -> tuple[str, str] | None:
+    """(flag, reason) when the notebook cannot be graded at all, else None."""
+    if not path.exists():
+        return "missing_notebook", f"{path.name} was not submitted"
+    try:
+        nbformat.read(path, as_version=4)
+    except Exception as err:  # noqa: BLE001  nbformat raises many unrelated types for broken files
+        return "malformed", f"{path.name} is not a readable notebook ({type(err).__name__})"
+    return None
+
+
+def trusted(course: Course, student: str) -> Verdict:
+    """The trusted verdict of every graded item of the submission; never raises.
+
+    All readable notebooks go to one isolated worker (``trusted.pipeline.grade_submission``);
+    a missing or unreadable notebook's items get 0 with the reason."""
+    from autograder.trusted import pipeline
+
+    verdict, paths, missing = Verdict(student), {}, []
+    for notebook in course.cfg.notebooks:
+        path = course.submitted(student) / f"{notebook}.ipynb"
+        problem = notebook_problem(path)
+        if problem:
+            verdict.flag(*problem)
+            missing += [ItemResult(str(ItemId(notebook, fn)), 0, pts, message=problem[1])
+                        for fn, pts in reports.items_of(course.cfg.points, notebook).items()]
+        else:
+            paths[notebook] = path
+    try:
+        result = pipeline.grade_submission(paths, course.cfg, student=student, root=course.root)
+        verdict.items, verdict.isolation = result.items, result.isolation
+        for name in (n for n, on in result.flags.items() if on):
+            verdict.flags[name] = True
+        verdict.reasons += result.reasons
+        verdict.messages += result.messages
+    except Exception as err:  # noqa: BLE001  the grader's own failure: recorded, never a lost batch
+        verdict.flag("crashed", f"the trusted grader failed: {type(err).__name__}: {err}")
+    have = {i.id for i in verdict.items}
+    verdict.items += [i for i in missing if i.id not in have]
+    have |= {i.id for i in missing}
+    verdict.items += [ItemResult(key, 0, pts, message="no verdict for this item")
+                      for key, pts in course.cfg.points.items() if key not in have]
+    order = list(course.cfg.points)
+    verdict.items.sort(key=lambda i: order.index(i.id) if i.id in order else len(order))
+    return verdict
+
+
+# ---- nbgrader ------------------------------------------------------------------------------
+
+def autograde(course: Course, student: str, attempts: int = 3, run_experiments: bool = False
+              ) -> dict[str, Any]:
+    """nbgrader autograde of one submission in the sandboxed kernel; returns nbgrader's result.
+
+    Experiment cells (no points) are skipped unless ``run_experiments``."""
+    api = course.api(sandbox=True, run_experiments=run_experiments)
+    for attempt in range(attempts):
+        result = api.autograde(course.assignment, student, force=True, create=True)
+        text = (result.get("log") or "") + (result.get("error") or "")
+        if result.get("success") or "database is locked" not in text:
+            return result
+        time.sleep(1 + attempt)  # another job held the SQLite gradebook: try again
+    return result
+
+
+def in_kernel_outcomes(course: Course, student: str, notebook: str) -> dict[str, bool]:
+    """Flags from the autograded notebook's outputs (timeouts, dead kernel)."""
+    path = course.autograded(student) / f"{notebook}.ipynb"
+    flags: dict[str, bool] = {}
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError):  # autograde stopped before writing it
+        return flags
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                if "Timeout" in out.get("ename", ""):
+                    flags["timeout"] = True
+                if "DeadKernel" in out.get("ename", ""):
+                    flags["crashed"] = True
+    return flags
+
+
+def record(course: Course, student: str, items: list[ItemResult]
+           ) -> tuple[dict[str, float], tuple[float, float], list[ItemResult]]:
+    """Write trusted scores as auto_scores; returns ({item id: in-kernel score}, (score, max),
+    the manually graded items)."""
+    in_kernel: dict[str, float] = {}
+    manual = []
+    with course.gradebook() as gb:
+        gb.update_or_create_student(student)
+        try:
+            submission = gb.find_submission(course.assignment, student)
+        except MissingEntry:  # autograde stopped before creating it
+            submission = gb.update_or_create_submission(course.assignment, student)
+        for item in items:
+            ref = item.item
+            try:
+                grade = gb.find_grade(ref.grade_id, ref.notebook, course.assignment, student)
+            except MissingEntry:  # the notebook or cell is not in the gradebook (not released)
+                continue
+            in_kernel[item.id] = grade.auto_score
+            grade.auto_score = item.score
+            grade.needs_manual_grade = grade.manual_score is not None
+        gb.db.commit()
+        for nb in submission.notebooks:
+            for g in nb.grades:
+                if g.cell.cell_type == "markdown" or g.manual_score is not None:
+                    manual.append(ItemResult(
+                        str(ItemId.of_cell(nb.name, g.name)), g.score, g.max_score,
+                        decided_by=MANUAL if g.manual_score is not None else AWAITING))
+        gb.db.refresh(submission)
+        totals = (float(submission.score), float(submission.max_score))
+    return in_kernel, totals, manual
+
+
+def grade_one(course: Course, student: str, run_experiments: bool = False) -> Report:
+    """Grade one submission end to end and write its report; returns the report."""
+    from autograder.trusted.pipeline import reconcile
+
+    started = time.time()
+    result = autograde(course, student, run_experiments=run_experiments)
+    notes = [] if result.get("success") else [
+        "nbgrader autograde did not finish: " + _last_error(result)]
+    nbgrader_s = time.time() - started
+    verdict = trusted(course, student)
+    log = (result.get("log") or "") + (result.get("error") or "")
+    for name, sign in LOG_SIGNS.items():
+        if sign in log:
+            verdict.flag(name, f"nbgrader's in-kernel run: {sign}")
+    for notebook in course.cfg.notebooks:
+        for name in in_kernel_outcomes(course, student, notebook):
+            verdict.flag(name, f"{notebook}: the in-kernel run stopped ({name})")
+    in_kernel, (score, max_score), manual = record(course, student, verdict.items)
+    notes += verdict.reasons + verdict.messages + reconcile(verdict, in_kernel)
+    report = Report(student=student, assignment=course.assignment, score=score,
+                    max_score=max_score, items=verdict.items, manual=manual,
+                    flags=dict(verdict.flags), notes=list(dict.fromkeys(notes)),
+                    fingerprint=fingerprint(course, student, run_experiments),
+                    seconds=round(time.time() - started, 2), nbgrader_seconds=round(nbgrader_s, 2))
+    reports.save(report, course.report_path(student))
+    return report
+
+
+def _last_error(result: dict[str, Any]) -> str:
+    """The most telling line of a failed nbgrader run (an exception line, else the last one)."""
+    lines = [line.strip() for line in
+             ((result.get("log") or "") + (result.get("error") or "")).splitlines()]
+    errors = [line for line in lines
+              if ("Error:" in line or "Exception:" in line) and "NbGraderException" not in line]
+    return (errors or [line for line in lines if line] or ["unknown error"])[-1]
+
+
+def _grade_job(cfg: CourseConfig, root: str, student: str, run_experiments: bool = False
+               ) -> Report:
+    """Process-pool entry point: never raises, so one submission cannot stop the batch."""
+    course = Course(cfg, Path(root))
+    try:
+        return grade_one(course, student, run_experiments)
+    except Exception as err:  # noqa: BLE001  recorded in the report, never a lost batch
+        report = Report(student=student, assignment=course.assignment, score=0.0,
+                        max_score=course.cfg.max_score, flags=reports.no_flags() | {"crashed": True},
+                        notes=[f"grading failed: {type(err).__name__}: {err}",
+                               traceback.format_exc(limit=3)])
+        reports.save(report, course.report_path(student))
+        return report
+
+
+def pending(course: Course, students: list[str], force: bool = False,
+            run_experiments: bool = False) -> list[str]:
+    """Students whose report is missing or stale (resume point of a killed batch)."""
+    if force:
+        return list(students)
+    todo = []
+    for student in students:
+        report = load_report(course, student)
+        if not report or report.fingerprint != fingerprint(course, student, run_experiments):
+            todo.append(student)
+    return todo
+
+
+def grade(course: Course, students: list[str] | None = None, jobs: int | None = None,
+          force: bool = False, progress: bool = True, run_experiments: bool = False
+          ) -> dict[str, Report | None]:
+    """Grade collected submissions in parallel; returns {student: report} for all asked.
+
+    ``run_experiments=True`` also runs the experiment cells in nbgrader's pass (slower; their
+    plots then appear in the autograded notebooks and the formgrader). Scores do not change."""
+    from autograder.trusted.pipeline import trusted_device
+
+    everyone = course.students()
+    students = list(students) if students else everyone
+    unknown = sorted(set(students) - set(everyone))
+    if unknown:
+        raise ValueError(f"grade: --student {unknown} has no collected submission; "
+                         f"collected: {everyone}")
+    trusted_device(course.cfg)  # device "cuda" without a GPU: a clear error before grading
+    kernel.install(course.jupyter_path, course.cfg.memory_cap_mb, course.student_code())
+    process.use_kernels_from(course.jupyter_path)
+    todo = pending(course, students, force, run_experiments)
+    jobs = max(1, min(jobs or default_jobs(course.cfg), len(todo) or 1))
+    if todo:
+        bar = _progress(len(todo), progress)
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_grade_job, course.cfg, str(course.root), s, run_experiments)
+                       for s in todo]
+            for future in as_completed(futures):
+                future.result()
+                bar.update(1)
+        bar.close()
+    return {s: load_report(course, s) for s in students}
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+    return tqdm(total=total, desc="grading", unit="submission", disable=not enabled)

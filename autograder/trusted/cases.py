@@ -1,0 +1,212 @@
+"""Generated grading inputs, seeded by the course seed: multi-step trajectories and plain calls.
+
+A StepCase is a small quadratic problem, grad(theta) = h * (theta - c) + noise_t, on which the
+worker runs the student's rule freely for ``steps`` steps; the grader then checks every step
+against the reference applied to the student's own previous iterate. A CallCase is a list of
+keyword-argument sets for a plain function. Both serialize to JSON (numbers) plus one ``.npz``
+of arrays per item (tensors), the only forms that cross into the worker.
+"""
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from autograder.trusted import protocol as P
+
+F32, F64 = torch.float32, torch.float64
+
+
+@dataclass
+class StepCase:
+    name: str
+    theta0: torch.Tensor
+    h: torch.Tensor
+    c: torch.Tensor
+    noise: torch.Tensor            # [steps, *theta.shape]
+    hparams: dict                  # name -> float or tensor broadcasting against theta
+    state_keys: tuple
+    eta: list | None = None        # schedule multiplier per step; None = not passed
+
+    @property
+    def steps(self):
+        return self.noise.shape[0]
+
+    @property
+    def dtype(self):
+        return self.theta0.dtype
+
+    def grad(self, theta, t):
+        return self.h * (theta - self.c) + self.noise[t - 1]
+
+    def kwargs(self, t):
+        """Keyword arguments of step ``t`` (1-based), as the worker passes them."""
+        kw = {k: v.clone() if torch.is_tensor(v) else v for k, v in self.hparams.items()}
+        if self.eta is not None:
+            kw["eta"] = self.eta[t - 1]
+        return kw
+
+
+@dataclass
+class CallCase:
+    name: str
+    calls: list                    # one dict of keyword arguments per call
+    symbolic: tuple = ()           # argument names passed as sympy symbols instead
+    points: list = field(default_factory=list)  # where the symbolic result is evaluated
+
+    @property
+    def dtype(self):
+        for kw in self.calls:
+            for v in kw.values():
+                if torch.is_tensor(v):
+                    return v.dtype
+        return None
+
+
+# -- step rules ------------------------------------------------------------------------------
+# Sampling ranges of each hyperparameter (log-uniform when low > 0 and high / low >= 10).
+RANGES = {"lr": (0.01, 0.1), "adaptive_lr": (1e-3, 3e-2), "l2": (1e-3, 0.1), "wd": (1e-3, 5e-2),
+          "beta1": (0.5, 0.95), "beta2": (0.9, 0.999), "eps": (1e-8, 1e-6)}
+
+
+def _sample(rng, name, adaptive):
+    low, high = RANGES["adaptive_lr" if (name == "lr" and adaptive) else name]
+    if high / low >= 10:
+        return float(math.exp(rng.uniform(math.log(low), math.log(high))))
+    return float(rng.uniform(low, high))
+
+
+def _problem(rng, shape, steps, dtype, grad_scale=1.0, curvature=True):
+    theta0 = torch.tensor(rng.normal(size=shape), dtype=dtype)
+    h = torch.tensor(rng.uniform(0.1, 2.0, size=shape) if curvature else np.zeros(shape), dtype=dtype)
+    c = torch.tensor(rng.normal(size=shape), dtype=dtype)
+    noise = torch.tensor(rng.normal(scale=0.5 * grad_scale, size=(steps, *shape)), dtype=dtype)
+    return theta0, h, c, noise
+
+
+def cosine_eta(steps, period=10):
+    return [0.5 * (1 + math.cos(math.pi * (t % period) / period)) for t in range(steps)]
+
+
+def step_cases(required, optional, state_keys, seed, adaptive=False):
+    """Eight trajectories covering dtypes, defaults, schedules and edge cases of a step rule.
+
+    required/optional: hyperparameter names the rule must take / has defaults for (``eta``
+    excluded: it is passed per step in the schedule cases).
+    """
+    rng = np.random.default_rng(seed)
+    reg = [n for n in required if n in ("l2", "wd")]
+
+    def hp(names):
+        return {n: _sample(rng, n, adaptive) for n in names}
+
+    def case(name, shape, steps, dtype, hparams, eta=None, **problem):
+        theta0, h, c, noise = _problem(rng, shape, steps, dtype, **problem)
+        if problem.get("grad_scale", 1.0) < 1e-3:   # tiny gradients: a problem near its optimum
+            theta0, c = theta0 * 1e-3, c * 1e-3
+            h = h * 1e-3
+        return StepCase(name, theta0, h, c, noise, hparams, tuple(state_keys), eta)
+
+    grid_lr = torch.tensor([[_sample(rng, "lr", adaptive)] for _ in range(4)], dtype=F32)
+    grid = {"lr": grid_lr, **{n: torch.tensor([[_sample(rng, n, adaptive)] for _ in range(4)],
+                                              dtype=F32) for n in reg}}
+    extra = {n: v for n, v in hp(optional).items()}
+    big_eps = {"eps": 1e-2} if "eps" in optional else {}
+    low_beta = {k: v for k, v in (("beta1", 0.5), ("beta2", 0.9)) if k in optional}
+    tensor_lr = {**hp(required), "lr": torch.tensor(_sample(rng, "lr", adaptive), dtype=F32)}
+    return [
+        case("float32, default hyperparameters", (6,), 30, F32, hp(required)),
+        case("float64, every hyperparameter, cosine schedule eta_t", (3, 4), 40, F64,
+             {**hp(required), **extra}, eta=cosine_eta(40)),
+        case("float64, no regularization, first steps", (5,), 3, F64,
+             {**hp(required), **{n: 0.0 for n in reg}}),
+        case("float32, tiny gradients", (6,), 20, F32, hp(required), grad_scale=1e-6),
+        case("float64, huge gradients", (6,), 10, F64, hp(required), grad_scale=1e4, curvature=False),
+        case("float32, learning rate as a 0-d tensor", (5,), 10, F32, tensor_lr),
+        case("float32, grid of 4 configurations (hyperparameters shaped [4, 1])", (4, 5), 20, F32,
+             grid, eta=cosine_eta(20, period=7)),
+        case("float64, large eps, small betas", (2, 3), 15, F64,
+             {**hp(required), **extra, **big_eps, **low_beta}),
+    ]
+
+
+# -- plain functions -------------------------------------------------------------------------
+def scalar_cases(names, seed, ranges, symbolic=True):
+    """Floats, 0-d tensors (both dtypes), a [4, 1] grid, and sympy symbols."""
+    rng = np.random.default_rng(seed)
+
+    def draw():
+        return {n: float(rng.uniform(*ranges[n])) for n in names}
+    cases = [CallCase("python floats", [draw() for _ in range(5)])]
+    for dtype in (F32, F64):
+        cases.append(CallCase(f"0-d {str(dtype)[6:]} tensors",
+                              [{k: torch.tensor(v, dtype=dtype) for k, v in draw().items()}
+                               for _ in range(3)]))
+    cases.append(CallCase("[4, 1] float32 grid", [{k: torch.tensor(
+        rng.uniform(*ranges[k], size=(4, 1)), dtype=F32) for k in names}]))
+    if symbolic:
+        cases.append(CallCase("sympy symbols", [], symbolic=tuple(names),
+                              points=[draw() for _ in range(3)]))
+    return cases
+
+
+def preconditioner_cases(seed):
+    rng = np.random.default_rng(seed)
+    shapes = [(1, 4, 0.999, F64), (5, 3, 0.9, F64), (30, 6, 0.99, F32), (12, 5, 0.999, F32)]
+    cases = []
+    for t, m, beta2, dtype in shapes:
+        grads = rng.normal(size=(t, m)) + np.sign(rng.normal(size=(t, m))) * 0.1
+        cases.append(CallCase(f"{t} gradients of size {m}, beta2={beta2}, {str(dtype)[6:]}",
+                              [{"grads": torch.tensor(grads, dtype=dtype), "beta2": beta2}]))
+    return cases
+
+
+def schedule_cases(seed):
+    rng = np.random.default_rng(seed)
+    settings = [(10, 1, 0.0, 1.0), (4, 2, 0.0, 1.0), (3, 3, 0.1, 0.5),
+                (7, 1, float(rng.uniform(0, 0.2)), float(rng.uniform(0.5, 1.0)))]
+    cases = []
+    for period, mult, lo, hi in settings:
+        calls = [{"t": t, "period": period, "mult": mult, "eta_min": lo, "eta_max": hi}
+                 for t in range(0, 45)]
+        cases.append(CallCase(f"period={period}, mult={mult}, eta in [{lo:.2f}, {hi:.2f}]", calls))
+    return cases
+
+
+# -- serialization for the worker ------------------------------------------------------------
+def _split(kwargs: dict[str, Any], prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """JSON numbers stay in the descriptor; tensors go to the .npz under their input key."""
+    plain, tensors = {}, []
+    for k, v in kwargs.items():
+        if torch.is_tensor(v):
+            arrays[P.input_key(prefix, k)] = v.numpy()
+            tensors.append(k)
+        else:
+            plain[k] = v
+    return {"kwargs": plain, "tensor_kwargs": tensors}
+
+
+def serialize(cases: list[StepCase | CallCase]) -> tuple[list[dict[str, Any]], bytes]:
+    """(JSON-able descriptors, .npz bytes) of an item's cases, as the worker reads them."""
+    arrays: dict[str, np.ndarray] = {}
+    descriptors = []
+    for i, case in enumerate(cases):
+        prefix = P.case_prefix(i)
+        if isinstance(case, StepCase):
+            for name in ("theta0", "h", "c", "noise"):
+                arrays[P.input_key(prefix, name)] = getattr(case, name).numpy()
+            desc = {"steps": case.steps, "state_keys": list(case.state_keys), "eta": case.eta,
+                    **_split(case.hparams, prefix, arrays)}
+        else:
+            desc = {"calls": len(case.calls), "symbolic": list(case.symbolic),
+                    "points": case.points,
+                    "call_kwargs": [_split(kw, P.call_prefix(prefix, j), arrays)
+                                    for j, kw in enumerate(case.calls)]}
+        descriptors.append(desc)
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return descriptors, buffer.getvalue()

@@ -1,0 +1,299 @@
+"""Known-wrong variants of the reference rules, and the matcher that names a student's mistake.
+
+Each Variant has the signature of the graded function it shadows. When a student's outputs
+disagree with the reference, ``diagnose`` replays every variant on the student's own inputs
+(the same per-step check the grader uses, with a looser tolerance) and names the variant that
+explains the most failing cases.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import torch
+
+from autograder.reference import cosine_warm_restarts, outer_history, rmsprop_preconditioner
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str        # short id, e.g. "no_bias_correction"
+    message: str     # what the student most likely did, in teaching words
+    fn: Callable
+
+
+class Misconception(NamedTuple):
+    """A mistake the grader finds without a variant, from how the function behaved."""
+
+    name: str
+    message: str
+
+
+INPLACE = Misconception(
+    "inputs_changed_in_place", "the function changed its inputs in place (theta, grad or state); "
+    "update rules must return new tensors and leave their arguments untouched")
+WRONG_DTYPE = Misconception(
+    "wrong_dtype", "the result has another dtype than the inputs (e.g. float64 from a Python "
+    "float or numpy constant); keep the dtype of theta")
+WRONG_DEVICE = Misconception(
+    "wrong_device", "the result lives on another device than the inputs; create new tensors "
+    "with device=theta.device")
+DELEGATION = Misconception(
+    "delegates_to_torch_optim", "the function calls torch.optim instead of implementing the "
+    "update rule")
+
+
+# -- SGD with momentum (the paper's Algorithm 1) ---------------------------------------------
+def _sgd(theta, grad, state, t, *, lr, l2=0.0, wd=0.0, beta1=0.9, eta=1.0, convention="paper",
+         decay="paper", l2_scaled=True):
+    g = grad + (l2 * theta if l2_scaled else 0)
+    extra = 0 if l2_scaled else eta * l2 * theta
+    if convention == "paper":
+        m = beta1 * state["m"] + eta * lr * g + extra
+        step = m
+    elif convention == "no_eta":
+        m = step = beta1 * state["m"] + lr * g
+    elif convention == "dampened":
+        m = step = beta1 * state["m"] + (1 - beta1) * eta * lr * g
+    elif convention == "problem_set":
+        m = (1 - beta1) * state["m"] + beta1 * g
+        step = eta * lr * m
+    else:  # torch: the buffer starts as the first gradient and carries no learning rate
+        m = g if t == 1 else beta1 * state["m"] + g
+        step = eta * lr * m
+    if decay == "after":
+        new = theta - step
+        return new - eta * wd * new, {"m": m}
+    rate = {"paper": eta * wd, "lr": eta * lr * wd, "no_eta": wd}[decay]
+    return theta - step - rate * theta, {"m": m}
+
+
+def _sgdw_l2_momentum(theta, grad, state, t, *, lr, wd, beta1=0.9, eta=1.0):
+    return _sgd(theta, grad, state, t, lr=lr, l2=wd, beta1=beta1, eta=eta)
+
+
+def _sgd_l2_as_decay(theta, grad, state, t, *, lr, l2, beta1=0.9, eta=1.0):
+    return _sgd(theta, grad, state, t, lr=lr, wd=lr * l2, beta1=beta1, eta=eta)
+
+
+def _with(fn, **fixed):
+    def variant(*args, **kwargs):
+        return fn(*args, **{**kwargs, **fixed})
+    return variant
+
+
+SGD_CONVENTIONS = [
+    Variant("problem_set_momentum", "momentum written in the problem set's convention "
+            "(m = (1 - beta1) m + beta1 g) instead of the paper's m = beta1 m + eta_t lr g",
+            _with(_sgd, convention="problem_set")),
+    Variant("torch_momentum", "momentum written in PyTorch's convention (buffer starts as g_1, "
+            "lr applied outside) instead of the paper's m = beta1 m + eta_t lr g",
+            _with(_sgd, convention="torch")),
+    Variant("dampened_momentum", "momentum dampened by (1 - beta1): the paper's buffer adds "
+            "eta_t lr g without a (1 - beta1) factor", _with(_sgd, convention="dampened")),
+    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the gradient step",
+            _with(_sgd, convention="no_eta")),
+]
+SGD_L2_VARIANTS = [
+    Variant("l2_as_decay", "the L2 term was applied as weight decay outside the momentum buffer "
+            "(that is SGDW); with L2 the term lr l2 theta enters the buffer with the gradient",
+            _sgd_l2_as_decay),
+    Variant("l2_not_times_lr", "the L2 term l2 theta was not multiplied by the learning rate "
+            "inside the momentum buffer", _with(_sgd, l2_scaled=False)),
+    *SGD_CONVENTIONS,
+]
+SGDW_VARIANTS = [
+    Variant("decay_times_lr", "the decay was multiplied by the learning rate (PyTorch's "
+            "convention); SGDW decays by eta_t wd theta, independent of lr", _with(_sgd, decay="lr")),
+    Variant("decay_without_schedule", "the decay ignores the schedule: SGDW decays by eta_t wd "
+            "theta", _with(_sgd, decay="no_eta")),
+    Variant("decay_in_momentum", "the decay went through the momentum buffer (that is L2 "
+            "regularization, not decoupled decay)", _sgdw_l2_momentum),
+    Variant("decay_after_step", "the decay was applied to the updated weights; SGDW decays "
+            "theta_{t-1}", _with(_sgd, decay="after")),
+    *SGD_CONVENTIONS,
+]
+
+
+# -- RMSProp and Adam ------------------------------------------------------------------------
+def _rms(theta, grad, state, t, *, lr, beta2=0.999, eps=1e-8, eta=1.0, bias=True,
+         eps_inside=False, t_shift=0, root=True, use_eta=True):
+    v = beta2 * state["v"] + (1 - beta2) * grad * grad
+    v_hat = v / (1 - beta2 ** (t + t_shift)) if bias else v
+    denom = (v_hat + eps).sqrt() if eps_inside else (v_hat.sqrt() if root else v_hat) + eps
+    return theta - (eta if use_eta else 1) * lr * grad / denom, {"v": v}
+
+
+def _adam(theta, grad, state, t, *, lr, l2=0.0, wd=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
+          eta=1.0, bias_m=True, bias_v=True, eps_inside=False, t_shift=0, efficient=False,
+          decay="paper", use_eta=True):
+    g = grad + l2 * theta
+    m = beta1 * state["m"] + (1 - beta1) * g
+    v = beta2 * state["v"] + (1 - beta2) * g * g
+    tt = t + t_shift
+    if efficient:
+        step = lr * math.sqrt(1 - beta2 ** tt) / (1 - beta1 ** tt) * m / (v.sqrt() + eps)
+    else:
+        m_hat = m / (1 - beta1 ** tt) if bias_m else m
+        v_hat = v / (1 - beta2 ** tt) if bias_v else v
+        denom = (v_hat + eps).sqrt() if eps_inside else v_hat.sqrt() + eps
+        step = lr * m_hat / denom
+    e = eta if use_eta else 1
+    if decay == "after":
+        new = theta - e * step
+        return new - eta * wd * new, {"m": m, "v": v}
+    rate = {"paper": eta * wd, "lr": eta * lr * wd, "no_eta": wd}[decay]
+    return theta - e * step - rate * theta, {"m": m, "v": v}
+
+
+RMSPROP_VARIANTS = [
+    Variant("no_bias_correction", "no bias correction: v_hat = v_t / (1 - beta2^t) is missing "
+            "(PyTorch's RMSprop also omits it)", _with(_rms, bias=False)),
+    Variant("eps_inside_sqrt", "eps was added inside the square root: use sqrt(v_hat) + eps",
+            _with(_rms, eps_inside=True)),
+    Variant("step_counter_ahead", "step counter off by one: the bias correction used t + 1",
+            _with(_rms, t_shift=1)),
+    Variant("step_counter_behind", "step counter off by one: the bias correction used t - 1 "
+            "(t is already 1 at the first step)", _with(_rms, t_shift=-1)),
+    Variant("no_square_root", "the gradient was divided by v_hat instead of sqrt(v_hat)",
+            _with(_rms, root=False)),
+    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied",
+            _with(_rms, use_eta=False)),
+]
+ADAM_COMMON = [
+    Variant("no_bias_correction", "no bias correction: m_hat = m / (1 - beta1^t) and v_hat = "
+            "v / (1 - beta2^t) are missing", _with(_adam, bias_m=False, bias_v=False)),
+    Variant("no_first_moment_correction", "the first moment m is not bias-corrected",
+            _with(_adam, bias_m=False)),
+    Variant("no_second_moment_correction", "the second moment v is not bias-corrected",
+            _with(_adam, bias_v=False)),
+    Variant("eps_inside_sqrt", "eps was added inside the square root: use sqrt(v_hat) + eps",
+            _with(_adam, eps_inside=True)),
+    Variant("eps_before_correction", "eps was added before the bias correction (the 'efficient' "
+            "form, lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t)); the course's rule adds eps to "
+            "sqrt(v_hat)", _with(_adam, efficient=True)),
+    Variant("step_counter_ahead", "step counter off by one: the bias correction used t + 1",
+            _with(_adam, t_shift=1)),
+    Variant("step_counter_behind", "step counter off by one: the bias correction used t - 1 "
+            "(t is already 1 at the first step)", _with(_adam, t_shift=-1)),
+    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the Adam step",
+            _with(_adam, use_eta=False)),
+]
+
+
+def _adam_l2_as_decay(decay):
+    def variant(theta, grad, state, t, *, lr, l2, **hp):
+        return _adam(theta, grad, state, t, lr=lr, wd=l2, decay=decay, **hp)
+    return variant
+
+
+def _adamw_as_l2(theta, grad, state, t, *, lr, wd, **hp):
+    return _adam(theta, grad, state, t, lr=lr, l2=wd, **hp)
+
+
+ADAM_L2_VARIANTS = [
+    Variant("decay_in_adam_l2", "decoupled decay was used instead of L2: Adam + L2 adds l2 theta "
+            "to the gradient before the moments", _adam_l2_as_decay("paper")),
+    Variant("l2_added_to_update", "l2 theta was added to the update (scaled by lr) instead of to "
+            "the gradient before the moments", _adam_l2_as_decay("lr")),
+    *ADAM_COMMON,
+]
+ADAMW_VARIANTS = [
+    Variant("l2_in_adamw", "the decay went into the gradient (L2 inside AdamW): AdamW decays the "
+            "weights outside the moments", _adamw_as_l2),
+    Variant("decay_times_lr", "the decay was multiplied by the learning rate (PyTorch's AdamW "
+            "convention); the paper's AdamW decays by eta_t wd theta", _with(_adam, decay="lr")),
+    Variant("decay_without_schedule", "the decay ignores the schedule: AdamW decays by eta_t wd "
+            "theta", _with(_adam, decay="no_eta")),
+    Variant("decay_after_step", "the decay was applied to the updated weights; AdamW decays "
+            "theta_{t-1}", _with(_adam, decay="after")),
+    *ADAM_COMMON,
+]
+
+
+# -- plain functions -------------------------------------------------------------------------
+def _diag_pre(grads, beta2, factor):
+    return torch.diag((factor(grads.shape[0]) * torch.diagonal(outer_history(grads, beta2))).rsqrt())
+
+
+def _full_pre(grads, beta2):
+    t = grads.shape[0]
+    g = (1 - beta2) / (1 - beta2 ** t) * outer_history(grads, beta2)
+    evals, evecs = torch.linalg.eigh(g)
+    return evecs @ torch.diag(evals.clamp_min(1e-300).rsqrt()) @ evecs.T
+
+
+def _shifted_history(grads, beta2):
+    t = grads.shape[0]
+    w = beta2 ** torch.arange(t, 0, -1, dtype=grads.dtype)
+    v_hat = (1 - beta2) / (1 - beta2 ** t) * torch.einsum("t,ti,ti->i", w, grads, grads)
+    return torch.diag(v_hat.rsqrt())
+
+
+def _cosine_strict(t, period, mult=1, eta_min=0.0, eta_max=1.0):
+    t_cur, t_i = t, period
+    while t_cur > t_i:
+        t_cur, t_i = t_cur - t_i, t_i * mult
+    return eta_min + 0.5 * (eta_max - eta_min) * (1 + math.cos(math.pi * t_cur / t_i))
+
+
+CALL_VARIANTS = {
+    "l2_to_decay": [
+        Variant("inverted", "the mapping is inverted: lambda = lr * l2", lambda lr, l2: l2 / lr),
+        Variant("l2_only", "the learning rate is missing: lambda = lr * l2", lambda lr, l2: l2),
+        Variant("half", "a factor 1/2 from the penalty (l2/2)||theta||^2 was kept; its gradient "
+                "is l2 theta", lambda lr, l2: lr * l2 / 2),
+    ],
+    "sgdw_equivalent_l2": [
+        Variant("missing_one_minus_beta1", "the momentum factor (1 - beta1) is missing",
+                lambda lr, wd, beta1: wd / lr),
+        Variant("not_divided_by_lr", "not divided by the learning rate",
+                lambda lr, wd, beta1: (1 - beta1) * wd),
+        Variant("divides_by_one_minus_beta1", "divided by (1 - beta1) instead of multiplied",
+                lambda lr, wd, beta1: wd / (lr * (1 - beta1))),
+        Variant("beta1_for_one_minus_beta1", "beta1 where (1 - beta1) belongs",
+                lambda lr, wd, beta1: beta1 * wd / lr),
+    ],
+    "rmsprop_preconditioner": [
+        Variant("no_bias_correction", "no bias correction: the factor 1 / (1 - beta2^t) is missing",
+                lambda grads, beta2: _diag_pre(grads, beta2, lambda t: 1 - beta2)),
+        Variant("no_one_minus_beta2", "the factor (1 - beta2) / (1 - beta2^t) is missing",
+                lambda grads, beta2: _diag_pre(grads, beta2, lambda t: 1.0)),
+        Variant("not_inverted", "returned the square root of v_hat, not its inverse",
+                lambda grads, beta2: torch.linalg.inv(rmsprop_preconditioner(grads, beta2))),
+        Variant("no_square_root", "returned Diag(v_hat)^-1 without the square root",
+                lambda grads, beta2: rmsprop_preconditioner(grads, beta2) ** 2),
+        Variant("full_matrix", "used the full matrix G_t instead of its diagonal (that is "
+                "full-matrix AdaGrad / GGT, not RMSProp)", _full_pre),
+        Variant("exponent_off_by_one", "the weights beta2^(t - tau) are off by one",
+                _shifted_history),
+    ],
+    "cosine_warm_restarts": [
+        Variant("step_counter_ahead", "step counter off by one: t counts from 0 (T_cur = t at "
+                "the first step)", lambda t, **k: cosine_warm_restarts(t + 1, **k)),
+        Variant("step_counter_behind", "step counter off by one: t counts from 0, not 1",
+                lambda t, **k: cosine_warm_restarts(max(t - 1, 0), **k)),
+        Variant("mult_ignored", "the run length does not grow by mult after each restart",
+                lambda t, period, mult=1, **k: cosine_warm_restarts(t, period, 1, **k)),
+        Variant("restart_late", "the restart comes one step late (T_cur > T_i instead of >=)",
+                _cosine_strict),
+        Variant("bounds_swapped", "eta_min and eta_max are swapped",
+                lambda t, period, mult=1, eta_min=0.0, eta_max=1.0:
+                cosine_warm_restarts(t, period, mult, eta_max, eta_min)),
+    ],
+}
+
+
+def diagnose(explained):
+    """The most likely misconception from {variant name: (Variant, cases it explains)}.
+
+    Returns (Variant, count) for the variant explaining the most failing cases, or None.
+    Ties keep the table order (the more common mistake first).
+    """
+    best = None
+    for variant, count in explained.values():
+        if count and (best is None or count > best[1]):
+            best = (variant, count)
+    return best

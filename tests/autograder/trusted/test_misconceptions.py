@@ -1,0 +1,87 @@
+"""Misconceptions: every known-wrong variant is caught and named.
+
+Fast layer: each variant plays the student, run through the worker's own trajectory code in
+this process (no sandbox), then compare + diagnose must name it. Slow layer: typical mistakes
+written as student code go through the real sandboxed worker and get the same names.
+"""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from autograder.trusted import compare, items, misconceptions, protocol, runner, scoring, worker
+from course_config import CONFIG
+from autograder.tools import submissions as corpus
+from autograder.trusted import pipeline as verdict
+
+pytestmark = pytest.mark.filterwarnings("ignore::autograder.isolation.sandbox.SandboxWarning")
+FAST = dataclasses.replace(CONFIG, cell_timeout_s=5, memory_cap_mb=2048)
+
+
+def _as_student(item, fn, tmp_path):
+    """Run ``fn`` as the student's answer with the worker's code, in-process."""
+    import torch
+    cases, (descriptors, blob) = items.item_cases(item.id, CONFIG.seed)
+    (tmp_path / protocol.INPUTS).mkdir(exist_ok=True)
+    key = protocol.item_key(item.id)
+    (tmp_path / protocol.INPUTS / f"{key}.npz").write_bytes(blob)
+    (tmp_path / protocol.REQUEST).write_text(json.dumps({"sys_path": [], "notebooks": []}))
+    w = worker.Worker(str(tmp_path), {"notebooks": []}, np, torch)
+    w.run_item({item.function: fn}, {"key": key, "function": item.function, "kind": item.kind,
+                                     "cases": descriptors})
+    reply = runner.read_reply(tmp_path, key)
+    return scoring.score_item(item, 1.0, (*reply, cases), CONFIG)
+
+
+ALL_VARIANTS = [(i, v) for i in items.TABLE.values() for v in i.variants]
+
+
+@pytest.mark.parametrize("item,variant", ALL_VARIANTS,
+                         ids=[f"{i.function}-{v.name}" for i, v in ALL_VARIANTS])
+def test_each_variant_loses_points_and_is_named(item, variant, tmp_path):
+    result = _as_student(item, variant.fn, tmp_path)
+    assert result.score < 1.0, "the cases cannot tell this mistake from the reference"
+    assert result.misconception == variant.name, result.message
+    assert variant.message in result.message
+
+
+@pytest.mark.parametrize("item", list(items.TABLE.values()), ids=lambda i: i.function)
+def test_the_reference_itself_gets_full_marks(item, tmp_path):
+    result = _as_student(item, item.reference, tmp_path)
+    assert result.score == 1.0 and result.misconception is None, result.message
+
+
+def test_diagnose_prefers_the_variant_explaining_most_cases():
+    a, b = misconceptions.Variant("a", "", None), misconceptions.Variant("b", "", None)
+    assert misconceptions.diagnose({"a": (a, 1), "b": (b, 3)}) == (b, 3)
+    assert misconceptions.diagnose({"a": (a, 0), "b": (b, 0)}) is None
+
+
+def test_tolerance_is_relative_to_the_size_of_the_values():
+    assert compare.mismatch(np.array([1e4 + 1e-3]), np.array([1e4]), 1e-9, 1e-12) is not None
+    assert compare.mismatch(np.array([1e4 * (1 + 1e-12)]), np.array([1e4]), 1e-9, 1e-12) is None
+    assert compare.mismatch(np.array([np.nan]), np.array([1.0]), 1e-4, 1e-6) == float("inf")
+
+
+@pytest.fixture(scope="module")
+def mistakes_graded(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mistakes")
+    subs = {}
+    for r, mistakes in enumerate(corpus.mistake_rounds()):
+        subs[f"round{r}"] = {
+            n: corpus.write(corpus.submission(n, {fn: src for fn, (_, src) in mistakes.items()}),
+                            tmp / f"round{r}" / f"{n}.ipynb") for n in CONFIG.notebooks}
+    return verdict.grade_batch(subs, config=FAST, workers=2)
+
+
+def test_typical_mistakes_in_student_code_are_named(mistakes_graded):
+    for r, mistakes in enumerate(corpus.mistake_rounds()):
+        got = {i.item.name: i for i in mistakes_graded[f"round{r}"].items}
+        for fn, (name, _) in mistakes.items():
+            assert got[fn].score < got[fn].max_score, (fn, name)
+            assert got[fn].misconception == name, (fn, name, got[fn].message)
+            assert got[fn].first_divergent_step is not None
+        for fn, item in got.items():
+            if fn not in mistakes:
+                assert item.score == item.max_score, (fn, item.message)
