@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from . import engine
+from .device import course_device, resolve_device
 from .model import MLP
 
 DTYPES = (torch.float32, torch.float64)
@@ -53,8 +54,9 @@ def check_common(data, steps, batch_size, eval_every, dtype):
 
 
 def setup(data, hidden, seed, device, dtype, layer_norm=False):
-    """The model, its initial weights [1, P] and the device (default: where the data live)."""
-    dev = torch.device(device) if device is not None else data.x_train.device
+    """The model, its initial weights [1, P] and the device (default: the course's device policy;
+    the data move there)."""
+    dev = resolve_device(device) if device is not None else course_device()
     n_classes = int(torch.cat([data.y_train, data.y_val]).max()) + 1
     model = MLP(data.x_train.shape[1], hidden, n_classes, layer_norm)
     return model, model.init(seed, dtype, dev), dev
