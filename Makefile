@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-lock
 
-.PHONY: demo test bench bench-grade student-notebooks clean-state
+.PHONY: demo test lint bench bench-grade bench-notebooks student-notebooks clean-state
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,14 +15,20 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(PY) -m autograder demo
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest -q -n 2
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
 	$(PY) -m autograder.tools.bench_sweeps
 
 bench-grade: $(STAMP)
 	$(PY) -m autograder.tools.bench_grade
+
+bench-notebooks: $(STAMP)
+	$(PY) -m autograder.tools.bench_notebooks
 
 student-notebooks: $(STAMP)
 	$(PY) -m autograder release --notebooks-only

@@ -7,6 +7,7 @@ a message naming the key and what is allowed.
 """
 import dataclasses
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,9 +25,9 @@ class CourseConfig:
     course_id: str = "decoupled-weight-decay"
     assignment: str = "weight_decay"
     # The assignment's notebooks, in teaching order (file stems in solutions/<assignment>/).
-    notebooks: tuple = ("01_sgd_weight_decay", "02_adaptive_preconditioning", "03_adam_adamw")
+    notebooks: tuple[str, ...] = ("01_sgd_weight_decay", "02_adaptive_preconditioning", "03_adam_adamw")
     # Points per autograded item, decided by the trusted grader: "<notebook>:<function>".
-    points: dict = field(default_factory=lambda: {
+    points: dict[str, float] = field(default_factory=lambda: {
         "01_sgd_weight_decay:l2_to_decay": 1.0,
         "01_sgd_weight_decay:sgd_l2_momentum_step": 2.0,
         "01_sgd_weight_decay:sgdw_momentum_step": 2.0,
@@ -43,7 +44,7 @@ class CourseConfig:
     # Seed for datasets, generated grading cases and synthetic submissions.
     seed: int = 20190506
     # (rtol, atol) used when comparing a student's tensors with the reference, per dtype.
-    tolerances: dict = field(default_factory=lambda: {
+    tolerances: dict[str, tuple[float, float]] = field(default_factory=lambda: {
         "float32": (1e-4, 1e-6), "float64": (1e-9, 1e-12)})
     # Seconds one notebook cell may run while grading before the kernel is stopped.
     cell_timeout_s: int = 60
@@ -57,15 +58,24 @@ class CourseConfig:
     db_url: str = ""
 
     @property
-    def gradebook_url(self):
+    def gradebook_url(self) -> str:
+        """The gradebook's SQLAlchemy URL: ``db_url``, else SQLite in ``state_dir``."""
         return self.db_url or f"sqlite:///{Path(self.state_dir) / 'gradebook.db'}"
 
     @property
-    def max_score(self):
+    def max_score(self) -> float:
+        """The assignment's total points."""
         return sum(self.points.values())
 
 
-def _check(cfg):
+def split_item(key: str) -> tuple[str, str]:
+    """("<notebook>", "<function>") of a points key "<notebook>:<function>" ("" parts when the
+    key has no colon). The one place an item id is split; ``autograder.reports.ItemId`` uses it."""
+    notebook, _, function = key.partition(":")
+    return notebook, function
+
+
+def _check(cfg: CourseConfig) -> CourseConfig:
     """Raise ConfigError for the first invalid field, naming the key and what is allowed."""
     if cfg.device not in DEVICE_POLICIES:
         raise ConfigError(f"course_config: device must be one of {DEVICE_POLICIES}, got {cfg.device!r}")
@@ -77,7 +87,7 @@ def _check(cfg):
     if not cfg.notebooks or not cfg.assignment:
         raise ConfigError("course_config: assignment and notebooks must not be empty")
     for item, pts in cfg.points.items():
-        nb, _, fn = item.partition(":")
+        nb, fn = split_item(item)
         if nb not in cfg.notebooks or not fn or pts <= 0:
             raise ConfigError(f"course_config: points key {item!r} must be '<notebook>:<function>' "
                               f"with a notebook from {cfg.notebooks} and positive points")
@@ -88,7 +98,7 @@ def _check(cfg):
     return cfg
 
 
-def _parse(name, text):
+def _parse(name: str, text: str) -> int | float | str:
     """Turn an override string into the field's type."""
     kind = type(getattr(CourseConfig(), name))
     if kind in (int, float):
@@ -101,7 +111,8 @@ def _parse(name, text):
     return text
 
 
-def load(overrides=None, environ=None):
+def load(overrides: Mapping[str, object] | None = None,
+         environ: Mapping[str, str] | None = None) -> CourseConfig:
     """The validated settings: defaults, then COURSE_* variables, then ``overrides`` (a dict)."""
     names = {f.name for f in dataclasses.fields(CourseConfig)}
     environ = os.environ if environ is None else environ

@@ -3,6 +3,8 @@
 release -> collect PATH -> grade -> feedback -> export, plus demo. Every setting comes from
 course_config; ``--set`` overrides one for this run (e.g. ``--set cell_timeout_s=120``).
 """
+from __future__ import annotations
+
 import argparse
 import sys
 from pathlib import Path
@@ -11,7 +13,7 @@ import course_config
 from autograder.course import Course
 
 
-def parse_sets(pairs):
+def parse_sets(pairs: list[str] | None) -> dict[str, str]:
     """["key=value", ...] -> {key: value}; a pair without '=' is a ValueError."""
     out = {}
     for pair in pairs or []:
@@ -22,14 +24,14 @@ def parse_sets(pairs):
     return out
 
 
-def make_course(args):
+def make_course(args: argparse.Namespace) -> Course:
     overrides = parse_sets(args.set)
     if args.state_dir:
         overrides["state_dir"] = str(Path(args.state_dir).resolve())
     return Course(course_config.load(overrides))
 
 
-def cmd_release(course, args):
+def cmd_release(course: Course, args: argparse.Namespace) -> None:
     from autograder.steps import release
     bundle = release.release(course, notebooks_only=args.notebooks_only, bundle_path=args.bundle)
     print(f"student notebooks: {course.release_dir}")
@@ -37,7 +39,7 @@ def cmd_release(course, args):
         print(f"student bundle:    {bundle}")
 
 
-def cmd_collect(course, args):
+def cmd_collect(course: Course, args: argparse.Namespace) -> None:
     from autograder.steps import collect
     result = collect.collect(course, args.path)
     for student, notebook, source in result.collected:
@@ -48,31 +50,31 @@ def cmd_collect(course, args):
           f"{len(result.unrecognised)} files not recognised")
 
 
-def cmd_grade(course, args):
+def cmd_grade(course: Course, args: argparse.Namespace) -> None:
     from autograder.steps import export, grade
     reports = grade.grade(course, students=args.student, jobs=args.jobs, force=args.force,
                           progress=not args.no_progress, run_experiments=args.run_experiments)
     print(export.table(reports.values()))
 
 
-def cmd_feedback(course, args):
+def cmd_feedback(course: Course, args: argparse.Namespace) -> None:
     from autograder.steps import feedback
     files = feedback.generate(course, args.student)
     print(f"{len(files)} feedback files under {course.feedback_dir()}")
 
 
-def cmd_export(course, args):
+def cmd_export(course: Course, args: argparse.Namespace) -> None:
     from autograder.steps import export
     path = export.export(course, Path(args.out) if args.out else None)
     print(f"grades: {path}\nreports: {path.parent}/<student>.json")
 
 
-def cmd_demo(course, args):
+def cmd_demo(course: Course, args: argparse.Namespace) -> None:
     from autograder.tools import demo
     demo.run(course, jobs=args.jobs)
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     parser.add_argument("--set", action="append", metavar="KEY=VALUE",
                         help="override a course_config setting for this run (repeatable)")
@@ -114,7 +116,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "jobs", None) is not None and args.jobs < 1:

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from course_config import split_item
+
 # Every flag a submission can carry, in the order reports and tables list them.
 FLAGS = ("tamper_suspected", "timeout", "crashed", "memory", "output_too_large", "unreadable",
          "malformed", "missing_notebook", "in_kernel_disagrees")
@@ -35,8 +37,8 @@ class ItemId(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> ItemId:
-        notebook, sep, name = text.partition(":")
-        if not sep or not notebook or not name:
+        notebook, name = split_item(text)
+        if not notebook or not name:
             raise ValueError(f"an item id is '<notebook>:<function>', got {text!r}")
         return cls(notebook, name)
 

@@ -9,6 +9,8 @@ The difficulty knob is a handful of named settings (or a preset name):
 Data are drawn with numpy on the CPU and only then moved, so a seed gives the same tensors on
 every device.
 """
+from __future__ import annotations
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,17 +38,21 @@ class Split:
     y_test: torch.Tensor
 
     @property
-    def n_features(self):
+    def n_features(self) -> int:
+        """The number of input features d."""
         return self.x_train.shape[1]
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
+        """The number of classes: the largest label in any split, plus one."""
         return int(torch.cat([self.y_train, self.y_val, self.y_test]).max()) + 1
 
 
-def make_classification(n_train=2000, n_val=1000, n_test=1000, n_informative=20, n_classes=4,
-                        difficulty=None, separation=1.0, label_noise=0.05, nuisance_dims=0,
-                        scale_spread=1.0, seed=0, device="cpu", dtype=torch.float32):
+def make_classification(n_train: int = 2000, n_val: int = 1000, n_test: int = 1000,
+                        n_informative: int = 20, n_classes: int = 4, difficulty: str | None = None,
+                        separation: float = 1.0, label_noise: float = 0.05, nuisance_dims: int = 0,
+                        scale_spread: float = 1.0, seed: int = 0, device: torch.device | str = "cpu",
+                        dtype: torch.dtype = torch.float32) -> Split:
     """Gaussian class clusters (sklearn) split into train/val/test tensors on ``device``.
 
     ``difficulty`` ("easy", "medium", "hard") sets separation, label_noise and nuisance_dims

@@ -1,13 +1,14 @@
 import pytest
 
 import course_config
+from autograder.reports import ItemId
 from course_config import ConfigError, load
 
 
 def test_defaults_are_valid_and_consistent():
     cfg = load(environ={})
     assert cfg.device in course_config.DEVICE_POLICIES
-    assert all(key.split(":")[0] in cfg.notebooks for key in cfg.points)
+    assert all(ItemId.parse(key).notebook in cfg.notebooks for key in cfg.points)
     assert cfg.max_score == sum(cfg.points.values())
     assert cfg.gradebook_url.startswith("sqlite:///") and cfg.gradebook_url.endswith("gradebook.db")
 

@@ -4,21 +4,36 @@ Every configuration starts from the same initial weights (same seed) and sees th
 minibatches in the same order, so a configuration trained inside a grid follows the same
 trajectory as when it is trained alone.
 """
+from __future__ import annotations
+
 import ctypes
 import inspect
 import platform
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from .progress import progress_bar
 
+if TYPE_CHECKING:
+    from data_gen import Split
+
+    from .model import MLP
+
+# rule(theta, grad, state, t, **hparams) -> (new_theta, new_state): the course's update rules.
+UpdateRule = Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]
+# A schedule: the 0-based step t -> the multiplier eta_t.
+Schedule = Callable[[int], float]
+# A hyperparameter passed to a rule: a number or a [G, 1] tensor over a grid; options may be bools or strings.
+HParam = bool | float | str | torch.Tensor
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameter numbers
 
 
-def keep_freed_memory(mmap_mb=32, trim_mb=512):
+def keep_freed_memory(mmap_mb: int = 32, trim_mb: int = 512) -> bool:
     """Let glibc reuse freed CPU memory instead of handing it back to the system.
 
     A training step allocates dozens of [G, P]-sized temporaries. With glibc's defaults each
@@ -42,30 +57,33 @@ def keep_freed_memory(mmap_mb=32, trim_mb=512):
 class Run:
     """Raw results of one engine run for G configurations (tensors on the CPU)."""
     train_loss: torch.Tensor  # [G, steps]
-    eval_steps: list          # 1-based step numbers at which the validation set was scored
+    eval_steps: list[int]     # 1-based step numbers at which the validation set was scored
     val_loss: torch.Tensor    # [G, len(eval_steps)]
     val_acc: torch.Tensor     # [G, len(eval_steps)]
     theta: torch.Tensor       # [G, P] final parameters
     seconds: float
 
 
-class ZeroState(dict):
+class ZeroState(dict[str, torch.Tensor]):
     """Optimizer state whose missing keys read as zeros shaped like the parameters, so a rule
     need not declare its state tensors."""
 
-    def __init__(self, like, items=()):
+    def __init__(self, like: torch.Tensor,
+                 items: Mapping[str, torch.Tensor] | Iterable[tuple[str, torch.Tensor]] = ()) -> None:
         super().__init__(items)
         self._like = like
 
-    def __missing__(self, key):
+    def __missing__(self, key: str) -> torch.Tensor:
         self[key] = torch.zeros_like(self._like)
         return self[key]
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: torch.Tensor | None = None) -> torch.Tensor:
+        """``self[key]``: a missing key reads as zeros, so ``default`` is never used."""
         return self[key]
 
 
-def initial_state(rule, theta, state_keys=None):
+def initial_state(rule: UpdateRule, theta: torch.Tensor,
+                  state_keys: tuple[str, ...] | list[str] | None = None) -> dict[str, torch.Tensor]:
     """Zeros for the rule's state: a reference Rule's ``state``, else ``state_keys``, else lazy."""
     keys = state_keys if state_keys is not None else getattr(rule, "state", None)
     if isinstance(keys, (tuple, list)):
@@ -73,7 +91,7 @@ def initial_state(rule, theta, state_keys=None):
     return ZeroState(theta)
 
 
-def check_signature(rule, hparams):
+def check_signature(rule: UpdateRule, hparams: Mapping[str, HParam]) -> None:
     """ValueError unless ``rule(theta, grad, state, t, **hparams)`` can be called."""
     if not callable(rule):
         raise ValueError(f"rule must be a function rule(theta, grad, state, t, **hparams), got {rule!r}")
@@ -89,7 +107,7 @@ def check_signature(rule, hparams):
                          f"{sorted(hparams)}: {err}") from None
 
 
-def check_output(out, theta):
+def check_output(out: object, theta: torch.Tensor) -> None:
     """ValueError unless a rule returned (new_theta shaped like theta, dict of state)."""
     if not (isinstance(out, tuple) and len(out) == 2):
         raise ValueError(f"a rule must return (new_theta, new_state), got {type(out).__name__}")
@@ -101,7 +119,7 @@ def check_output(out, theta):
         raise ValueError(f"a rule must return its state as a dict, got {type(new_state).__name__}")
 
 
-def batch_order(n_train, batch_size, steps, seed):
+def batch_order(n_train: int, batch_size: int, steps: int, seed: int) -> torch.Tensor:
     """Minibatch indices [steps, batch_size]: reshuffled epochs, drawn on the CPU from ``seed``."""
     gen = torch.Generator().manual_seed(int(seed) + 1)
     per_epoch = n_train // batch_size
@@ -110,7 +128,8 @@ def batch_order(n_train, batch_size, steps, seed):
     return torch.cat(perms).view(-1, batch_size)[:steps]
 
 
-def minibatches(data, order, n_classes, dtype):
+def minibatches(data: Split, order: torch.Tensor, n_classes: int,
+                dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs [steps, d, B] and one-hot labels [steps, C, B], feature-major as the model wants."""
     dev = order.device
     xs = data.x_train.to(dev, dtype)[order].transpose(1, 2).contiguous()
@@ -118,14 +137,16 @@ def minibatches(data, order, n_classes, dtype):
     return xs, onehots.transpose(1, 2).contiguous()
 
 
-def eval_points(steps, eval_every):
+def eval_points(steps: int, eval_every: int | None) -> list[int]:
     """The 1-based steps after which the validation set is scored (always the last one)."""
     points = list(range(eval_every, steps, eval_every)) if eval_every else []
     return points + [steps]
 
 
-def run(rule, data, model, theta0, hparams, *, steps, batch_size, seed, etas=None,
-        state_keys=None, eval_every=None, progress=False):
+def run(rule: UpdateRule, data: Split, model: MLP, theta0: torch.Tensor, hparams: Mapping[str, HParam], *,
+        steps: int, batch_size: int, seed: int, etas: torch.Tensor | None = None,
+        state_keys: tuple[str, ...] | list[str] | None = None, eval_every: int | None = None,
+        progress: bool = False) -> Run:
     """Train the G configurations in ``theta0`` [G, P] with ``rule``.
 
     ``hparams`` maps names to floats or [G, 1] tensors; ``etas`` is None (no schedule) or a

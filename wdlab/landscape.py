@@ -35,6 +35,8 @@ with PyTorch's, ``"sgd"`` SGD + L2 with SGDW. Every setting that shapes the pict
 The defaults cost what the engine's benchmark costs (two 8 x 8 sweeps, 200 steps of batch 100
 through a 64-64 MLP).
 """
+from __future__ import annotations
+
 import functools
 from dataclasses import dataclass, field, replace
 
@@ -44,7 +46,8 @@ import torch
 import data_gen
 
 from . import plots
-from .sweep import sweep
+from .engine import HParam, Schedule, UpdateRule
+from .sweep import SweepResult, sweep
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,8 @@ class Axis:
     (decoupled decay), so its range is given for ``REFERENCE_STEPS`` and scales as 1 / steps."""
     label: str
     decay: str
-    lr: tuple
-    decays: tuple
+    lr: tuple[float, float]
+    decays: tuple[float, float]
     per_step: bool = False
 
 
@@ -83,36 +86,37 @@ class LandscapeSettings:
     """Everything that shapes the landscape, in one place (see the module docstring for why)."""
     steps: int = 200
     batch_size: int = 100
-    hidden: tuple = (64, 64)
+    hidden: tuple[int, ...] = (64, 64)
     layer_norm: bool = True
     fixed_readout: bool = True
     grid_size: int = 8
     difficulty: str = "medium"
     slope_metric: str = "val_loss"
-    axes: dict = field(default_factory=lambda: dict(DEFAULT_AXES))
+    axes: dict[str, Axis] = field(default_factory=lambda: dict(DEFAULT_AXES))
 
-    def grid(self, name):
+    def grid(self, name: str) -> dict[str, list[float]]:
         """The {"lr": [...], decay: [...]} grid of sweep ``name`` (a key of ``axes``)."""
         axis = self.axes[name]
         scale = REFERENCE_STEPS / self.steps if axis.per_step else 1.0
         decays = (axis.decays[0] * scale, axis.decays[1] * scale)
         return {"lr": _logspace(axis.lr, self.grid_size), axis.decay: _logspace(decays, self.grid_size)}
 
-    def with_(self, **changes):
+    def with_(self, **changes: object) -> LandscapeSettings:
         """A copy with some settings changed (``settings.with_(steps=100, grid_size=4)``)."""
         return replace(self, **changes)
 
 
-def _logspace(bounds, n):
+def _logspace(bounds: tuple[float, float], n: int) -> list[float]:
     low, high = bounds
     return np.logspace(np.log10(low), np.log10(high), n).tolist()
 
 
-def train_hidden_only(rule, n_readout):
+def train_hidden_only(rule: UpdateRule, n_readout: int) -> UpdateRule:
     """``rule`` applied to every parameter except the last ``n_readout`` of the flat vector (the
     output layer's weights and bias), which keep their initial values: a fixed random readout."""
     @functools.wraps(rule)
-    def hidden_only(theta, grad, state, t, **hparams):
+    def hidden_only(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int,
+                    **hparams: HParam) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         new_theta, new_state = rule(theta, grad, state, t, **hparams)
         if isinstance(new_theta, torch.Tensor) and new_theta.shape == theta.shape:
             new_theta = torch.cat([new_theta[..., :-n_readout], theta[..., -n_readout:]], -1)
@@ -120,7 +124,8 @@ def train_hidden_only(rule, n_readout):
     return hidden_only
 
 
-def _check_rules(rules, names):
+def _check_rules(rules: tuple[UpdateRule, ...] | list[UpdateRule] | dict[str, UpdateRule] | None,
+                 names: tuple[str, ...]) -> dict[str, UpdateRule]:
     """The rules to sweep, by name. ``rules`` is a tuple in the pair's order, or a dict that
     holds every name (a larger table, such as the reference RULES, is fine)."""
     if rules is None:
@@ -138,8 +143,11 @@ def _check_rules(rules, names):
     return {name: rules[name] for name in names}
 
 
-def paper_landscape(pair="adam", difficulty=None, seed=0, device=None, *, rules=None, progress=False,
-                    settings=None, schedule=None):
+def paper_landscape(pair: str = "adam", difficulty: str | None = None, seed: int = 0,
+                    device: torch.device | str | None = None, *,
+                    rules: tuple[UpdateRule, ...] | list[UpdateRule] | dict[str, UpdateRule] | None = None,
+                    progress: bool = False, settings: LandscapeSettings | None = None,
+                    schedule: Schedule | None = None) -> dict[str, SweepResult]:
     """Sweep both rules of ``pair`` over their (lr, decay) grids; return {label: SweepResult}.
 
     pair: "adam" (Adam + L2 vs AdamW, paper convention), "adamw" (AdamW paper vs PyTorch
@@ -170,7 +178,8 @@ def paper_landscape(pair="adam", difficulty=None, seed=0, device=None, *, rules=
     return results
 
 
-def slopes(results, metric=None, settings=None):
+def slopes(results: dict[str, SweepResult], metric: str | None = None,
+           settings: LandscapeSettings | None = None) -> dict[str, float]:
     """{label: coupling slope} of each sweep on ``metric`` (default ``settings.slope_metric``),
     with soft weights (plots.coupling_slope(soft=True)): steadier than a hard cut on 8 x 8 grids."""
     metric = metric or (settings or LandscapeSettings()).slope_metric

@@ -17,6 +17,8 @@ become scale-invariant, as in the batch-normalized networks of Loshchilov & Hutt
 experiments; there the weight norm only sets an effective learning rate, and that is what makes
 decoupled decay separable from the learning rate.
 """
+from __future__ import annotations
+
 import math
 
 import torch
@@ -29,24 +31,26 @@ class MLP:
 
     eps = 1e-5  # LayerNorm's default
 
-    def __init__(self, n_features, hidden, n_classes, layer_norm=False):
+    def __init__(self, n_features: int, hidden: tuple[int, ...], n_classes: int,
+                 layer_norm: bool = False) -> None:
         if isinstance(hidden, int) or not all(isinstance(h, int) and h > 0 for h in hidden):
             raise ValueError(f"hidden must be a tuple of positive layer widths, got {hidden!r}")
         self.sizes = [int(n_features), *hidden, int(n_classes)]
         self.n_layers = len(self.sizes) - 1
         self.layer_norm = bool(layer_norm)
-        self.shapes = []  # (name, shape) for each parameter, in flat order
+        self.shapes: list[tuple[str, tuple[int, ...]]] = []  # (name, shape) for each parameter, in flat order
         for i, (n_in, n_out) in enumerate(zip(self.sizes, self.sizes[1:]), start=1):
             self.shapes += [(f"w{i}", (n_out, n_in)), (f"b{i}", (n_out,))]
         self.n_params = sum(math.prod(shape) for _, shape in self.shapes)
 
-    def flops_per_step(self, batch_size):
+    def flops_per_step(self, batch_size: int) -> int:
         """FLOPs of one training step for one configuration: 2 per multiply-add, forward and
         backward (weight gradients everywhere, input gradients except for the first layer)."""
         macs = sum(a * b for a, b in zip(self.sizes, self.sizes[1:]))
         return 2 * batch_size * (3 * macs - self.sizes[0] * self.sizes[1])
 
-    def init(self, seed, dtype=torch.float32, device="cpu"):
+    def init(self, seed: int, dtype: torch.dtype = torch.float32,
+             device: torch.device | str = "cpu") -> torch.Tensor:
         """nn.Linear's default init U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weights and biases,
         drawn on the CPU from ``seed`` so every device and dtype starts alike; shape [1, P]."""
         gen = torch.Generator().manual_seed(int(seed))
@@ -57,7 +61,7 @@ class MLP:
                 parts.append((torch.rand(size, generator=gen, dtype=torch.float64) * 2 - 1) * bound)
         return torch.cat(parts).to(dtype=dtype, device=device).unsqueeze(0)
 
-    def unflatten(self, theta):
+    def unflatten(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         """Views of ``theta`` [G, P] as a dict name -> [G, *shape]."""
         out, offset = {}, 0
         for name, shape in self.shapes:
@@ -66,7 +70,8 @@ class MLP:
             offset += size
         return out
 
-    def _forward(self, theta, x_t):
+    def _forward(self, theta: torch.Tensor, x_t: torch.Tensor) -> tuple[
+            dict[str, torch.Tensor], list[torch.Tensor], list[tuple[torch.Tensor, torch.Tensor]]]:
         """Activations [input, hidden..., logits], each [G, features, n], and per hidden layer
         the normalized pre-activation and 1/std (only with layer_norm); x_t is [d, n]."""
         p = self.unflatten(theta)
@@ -92,16 +97,17 @@ class MLP:
                 acts.append(z.relu_())
         return p, acts, norms
 
-    def logits(self, theta, x):
+    def logits(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Class scores [G, n, C] for inputs ``x`` [n, d] shared by all configurations."""
         return self._forward(theta, x.T)[1][-1].transpose(1, 2)
 
     @staticmethod
-    def _norm_backward(grad, y, rstd):
+    def _norm_backward(grad: torch.Tensor, y: torch.Tensor, rstd: torch.Tensor) -> torch.Tensor:
         """Gradient through y = (z - mean) / std over features (dim 1) with no learned scale."""
         return (grad - grad.mean(1, keepdim=True) - y * (grad * y).mean(1, keepdim=True)).mul_(rstd)
 
-    def loss_and_grad(self, theta, x_t, onehot_t):
+    def loss_and_grad(self, theta: torch.Tensor, x_t: torch.Tensor,
+                      onehot_t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean cross-entropy per config [G] and its gradient [G, P] on one minibatch.
 
         x_t [d, B] and onehot_t [C, B] are the minibatch, feature-major.
@@ -125,7 +131,8 @@ class MLP:
                 delta = self._norm_backward(delta, *norms[i - 2])
         return loss, grad
 
-    def evaluate(self, theta, x, y):
+    def evaluate(self, theta: torch.Tensor, x: torch.Tensor,
+                 y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean cross-entropy [G] and accuracy [G] on the set (x [n, d], y [n])."""
         logits = self._forward(theta, x.T)[1][-1]  # [G, C, n]
         loss = torch.nn.functional.cross_entropy(
@@ -133,7 +140,7 @@ class MLP:
         acc = (logits.argmax(1) == y).to(theta.dtype).mean(-1)
         return loss, acc
 
-    def to_modules(self, theta):
+    def to_modules(self, theta: torch.Tensor) -> torch.nn.Sequential:
         """A torch.nn.Sequential holding configuration 0 of ``theta`` (torch.optim comparisons)."""
         p = self.unflatten(theta)
         layers = []
@@ -147,7 +154,7 @@ class MLP:
             layers += hidden if i < self.n_layers else [lin]
         return torch.nn.Sequential(*layers)
 
-    def from_modules(self, net):
+    def from_modules(self, net: torch.nn.Sequential) -> torch.Tensor:
         """The inverse of ``to_modules``: a [1, P] flat tensor from an nn.Sequential."""
         parts = []
         for lin in (m for m in net if isinstance(m, torch.nn.Linear)):

@@ -5,17 +5,30 @@ rate, where is the best decay? Fit log10(best decay) against log10(lr): slope ~ 
 two can be tuned one at a time (separable, paper AdamW / SGDW); slope ~ -1 means lr * decay
 is what matters (a diagonal basin: L2, or PyTorch's lr-scaled AdamW).
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.collections import QuadMesh
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure, SubFigure
+    from numpy.typing import ArrayLike
+
+    from .sweep import SweepResult
 
 METRICS = ("val_acc", "val_loss")
 SOFT_TOL = {"val_acc": 0.01, "val_loss": 0.05}  # coupling_slope(soft=True) temperatures
 DECAY_AXES = ("wd", "l2", "weight_decay")
 
 
-def _axes_of(result):
+def _axes_of(result: SweepResult) -> tuple[np.ndarray, str, np.ndarray, Callable[[ArrayLike], np.ndarray]]:
     """(lr values, decay name, decay values, metric transposer) for a 2-D lr x decay sweep."""
     names = list(result.grid)
     decay = [n for n in names if n in DECAY_AXES]
@@ -27,12 +40,13 @@ def _axes_of(result):
             lambda a: np.asarray(a).T if lr_first else np.asarray(a))
 
 
-def _check_metric(metric):
+def _check_metric(metric: str) -> None:
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
 
 
-def coupling_slope(result, metric="val_acc", tol=None, soft=False):
+def coupling_slope(result: SweepResult, metric: str = "val_acc", tol: float | None = None,
+                   soft: bool = False) -> float:
     """Slope of log10(best decay) against log10(lr) over a 2-D sweep.
 
     For each lr the "best decay" is the geometric centre of the decays scoring within ``tol``
@@ -47,7 +61,8 @@ def coupling_slope(result, metric="val_acc", tol=None, soft=False):
     """
     _check_metric(metric)
     if tol is not None and not (isinstance(tol, (int, float)) and (tol > 0 or tol == 0 and not soft)):
-        raise ValueError(f"tol must be a {'positive' if soft else 'non-negative'} number or None, got {tol!r}")
+        raise ValueError(f"tol must be a {'positive' if soft else 'non-negative'} number or None, "
+                         f"got {tol!r}")
     lrs, _, decays, rows_decay = _axes_of(result)
     z = rows_decay(getattr(result, metric))  # [n_decay, n_lr]
     sign = 1.0 if metric == "val_acc" else -1.0
@@ -74,7 +89,8 @@ def coupling_slope(result, metric="val_acc", tol=None, soft=False):
     return float(np.polyfit(xs, ys, 1)[0])
 
 
-def _soft_centre(score, values, decays, metric, temperature):
+def _soft_centre(score: np.ndarray, values: np.ndarray, decays: np.ndarray, metric: str,
+                 temperature: float) -> float:
     """Mean log10 decay of one lr column, each decay weighted by how close it scores to the best."""
     ok = np.isfinite(score)
     if metric == "val_acc":
@@ -86,7 +102,7 @@ def _soft_centre(score, values, decays, metric, temperature):
     return float((weights * np.log10(decays[ok])).sum() / weights.sum())
 
 
-def _edges(values):
+def _edges(values: np.ndarray) -> np.ndarray:
     """Cell edges on a log axis: geometric midpoints, extended by half a step at both ends."""
     logs = np.log10(values)
     step = np.diff(logs).mean() if len(logs) > 1 else 1.0
@@ -94,7 +110,8 @@ def _edges(values):
     return 10 ** np.concatenate([[logs[0] - step / 2], mids, [logs[-1] + step / 2]])
 
 
-def _panel(ax, result, label, metric, threshold, norm, cmap, soft=False):
+def _panel(ax: Axes, result: SweepResult, label: str, metric: str, threshold: float | None,
+           norm: Normalize, cmap: str, soft: bool = False) -> QuadMesh:
     lrs, decay, decays, rows_decay = _axes_of(result)
     z = rows_decay(getattr(result, metric))
     mesh = ax.pcolormesh(_edges(lrs), _edges(decays), np.ma.masked_invalid(z), norm=norm, cmap=cmap)
@@ -108,7 +125,8 @@ def _panel(ax, result, label, metric, threshold, norm, cmap, soft=False):
     if threshold is not None and len(lrs) > 1 and len(decays) > 1:
         finite = z[np.isfinite(z)]
         if finite.size and finite.min() < threshold < finite.max():
-            ax.contour(lrs, decays, np.nan_to_num(z, nan=finite.min() if metric == "val_acc" else finite.max()),
+            ax.contour(lrs, decays,
+                       np.nan_to_num(z, nan=finite.min() if metric == "val_acc" else finite.max()),
                        levels=[threshold], colors="white", linewidths=1.5, linestyles="--")
         good = (z >= threshold) if metric == "val_acc" else (z <= threshold)
         title += f", {int(good.sum())}/{z.size} {'>=' if metric == 'val_acc' else '<='} {threshold:g}"
@@ -117,7 +135,7 @@ def _panel(ax, result, label, metric, threshold, norm, cmap, soft=False):
     return mesh
 
 
-def _best_value(result, metric):
+def _best_value(result: SweepResult, metric: str) -> float:
     values = getattr(result, metric)
     finite = values[np.isfinite(values)]
     if finite.size == 0:
@@ -125,7 +143,9 @@ def _best_value(result, metric):
     return float(finite.max() if metric == "val_acc" else finite.min())
 
 
-def heatmaps(results, metric="val_acc", threshold=0.9, ax=None, soft=False):
+def heatmaps(results: dict[str, SweepResult], metric: str | Sequence[str] = "val_acc",
+             threshold: float | None = 0.9, ax: Axes | Sequence[Axes] | np.ndarray | None = None,
+             soft: bool = False) -> Figure | SubFigure:
     """One heatmap per sweep in ``results`` (label -> SweepResult) on a shared colour scale.
 
     ``metric`` is "val_acc" or "val_loss", or a list of both for one row each. Log axes, a

@@ -6,17 +6,30 @@ the rule's arithmetic runs for all configurations together. A grid axis named "s
 holds schedule functions (None = constant), so schedules can be compared on one landscape.
 A rule that cannot take tensor hyperparameters is trained one configuration at a time.
 """
+from __future__ import annotations
+
 import itertools
 import math
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from . import engine
+from .engine import HParam, Schedule, UpdateRule
 from .progress import progress_bar
 from .train import check_common, schedule_table, setup
+
+if TYPE_CHECKING:
+    from data_gen import Split
+
+    from .model import MLP
+
+# One value on a grid axis: a hyperparameter, or on the "schedule" axis a schedule (None = constant).
+GridValue = float | Schedule | None
 
 
 @dataclass
@@ -28,32 +41,35 @@ class SweepResult:
     curves: {"val_acc", "val_loss"} at ``eval_steps``; mode: "batched" or "loop" (with ``note``
     saying why the rule could not be batched).
     """
-    grid: dict
+    grid: dict[str, list[GridValue]]
     val_acc: np.ndarray
     val_loss: np.ndarray
     train_loss: np.ndarray
-    curves: dict
+    curves: dict[str, np.ndarray]
     eval_steps: np.ndarray
     seconds: float
     mode: str = "batched"
     note: str = ""
-    fixed: dict = field(default_factory=dict)
+    fixed: dict[str, HParam | GridValue] = field(default_factory=dict)
 
     @property
-    def names(self):
+    def names(self) -> list[str]:
+        """The grid's axis names, in axis order."""
         return list(self.grid)
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
+        """The grid's shape: one length per axis."""
         return self.val_acc.shape
 
-    def select(self, name, index):
+    def select(self, name: str, index: int) -> SweepResult:
         """The sweep with axis ``name`` fixed at position ``index`` (one axis fewer)."""
         if name not in self.grid:
             raise ValueError(f"name must be one of the grid axes {self.names}, got {name!r}")
         axis = self.names.index(name)
         if not -len(self.grid[name]) <= index < len(self.grid[name]):
-            raise ValueError(f"index must be within the {len(self.grid[name])} values of {name!r}, got {index}")
+            raise ValueError(f"index must be within the {len(self.grid[name])} values of {name!r}, "
+                             f"got {index}")
         take = lambda a: np.take(a, index, axis=axis)  # noqa: E731
         grid = {k: v for k, v in self.grid.items() if k != name}
         return SweepResult(grid, take(self.val_acc), take(self.val_loss), take(self.train_loss),
@@ -61,7 +77,7 @@ class SweepResult:
                            self.seconds, self.mode, self.note,
                            {**self.fixed, name: self.grid[name][index]})
 
-    def best(self, metric="val_acc"):
+    def best(self, metric: str = "val_acc") -> dict[str, GridValue]:
         """The grid values of the best configuration (highest accuracy / lowest loss)."""
         values = getattr(self, metric)
         clean = np.where(np.isfinite(values), values, -np.inf if metric == "val_acc" else np.inf)
@@ -70,7 +86,8 @@ class SweepResult:
         return {name: vals[i] for (name, vals), i in zip(self.grid.items(), index)}
 
 
-def check_grid(grid, fixed):
+def check_grid(grid: dict[str, Iterable[GridValue]],
+               fixed: Mapping[str, HParam]) -> dict[str, list[GridValue]]:
     """ValueError for an empty grid, an empty or non-positive axis, or a clash with ``fixed``."""
     if not isinstance(grid, dict) or not grid:
         raise ValueError(f"grid must be a non-empty dict name -> list of values, got {grid!r}")
@@ -91,12 +108,13 @@ def check_grid(grid, fixed):
     return clean
 
 
-def configs(grid):
+def configs(grid: Mapping[str, Sequence[GridValue]]) -> list[dict[str, GridValue]]:
     """Every combination as a dict, the last axis varying fastest."""
     return [dict(zip(grid, combo)) for combo in itertools.product(*grid.values())]
 
 
-def stacked(grid, dtype, device):
+def stacked(grid: Mapping[str, Sequence[GridValue]], dtype: torch.dtype,
+            device: torch.device | str | None) -> tuple[dict[str, torch.Tensor], list[Schedule | None]]:
     """Numeric grid axes as [G, 1] tensors; the schedules (if any) as a list of G callables."""
     combos = configs(grid)
     hp = {name: torch.tensor([c[name] for c in combos], dtype=dtype, device=device).unsqueeze(1)
@@ -104,14 +122,18 @@ def stacked(grid, dtype, device):
     return hp, [c.get("schedule") for c in combos]
 
 
-def etas_for(schedules, default, steps):
+def etas_for(schedules: Sequence[Schedule | None], default: Schedule | None,
+             steps: int) -> torch.Tensor | None:
+    """Schedule multipliers [steps, G] (None stands for ``default``), or None if nothing is scheduled."""
     fns = [s if s is not None else default for s in schedules]
     if all(f is None for f in fns):
         return None
     return schedule_table([f if f is not None else (lambda t: 1.0) for f in fns], steps)
 
 
-def probe(rule, data, model, theta0, hp, schedules, combos, fixed, seed):
+def probe(rule: UpdateRule, data: Split, model: MLP, theta0: torch.Tensor, hp: Mapping[str, torch.Tensor],
+          schedules: Sequence[Schedule | None], combos: Sequence[Mapping[str, GridValue]],
+          fixed: Mapping[str, HParam], seed: int) -> str:
     """Why ``rule`` cannot be batched (a one-line reason), or "" when it can.
 
     One step for all configurations at once is compared with the same step taken by the first
@@ -129,7 +151,7 @@ def probe(rule, data, model, theta0, hp, schedules, combos, fixed, seed):
     try:
         out = rule(theta, grad, engine.initial_state(rule, theta), 1, **hp, **fixed, **eta_kw)
         engine.check_output(out, theta)
-    except Exception as err:  # any failure means: train the configurations one by one
+    except Exception as err:  # noqa: BLE001 - any failure means: train the configurations one by one
         return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
     for i in sorted({0, g_count - 1}):
         one = {**{k: float(v) for k, v in combos[i].items() if k != "schedule"}, **fixed}
@@ -141,9 +163,12 @@ def probe(rule, data, model, theta0, hp, schedules, combos, fixed, seed):
     return ""
 
 
-def sweep(rule, data, *, grid, steps=200, batch_size=100, hidden=(64, 64), seed=0, schedule=None,
-          device=None, progress=False, dtype=torch.float32, state_keys=None, eval_every=None,
-          layer_norm=False, **fixed):
+def sweep(rule: UpdateRule, data: Split, *, grid: dict[str, Iterable[GridValue]], steps: int = 200,
+          batch_size: int = 100, hidden: tuple[int, ...] = (64, 64), seed: int = 0,
+          schedule: Schedule | None = None, device: torch.device | str | None = None,
+          progress: bool = False, dtype: torch.dtype = torch.float32,
+          state_keys: tuple[str, ...] | list[str] | None = None, eval_every: int | None = None,
+          layer_norm: bool = False, **fixed: HParam) -> SweepResult:
     """Train ``rule`` for every combination in ``grid`` (e.g. {"lr": [...], "wd": [...]}).
 
     ``fixed`` hyperparameters are passed unchanged to every configuration; ``schedule`` is the
@@ -184,7 +209,8 @@ def sweep(rule, data, *, grid, steps=200, batch_size=100, hidden=(64, 64), seed=
     return _result(grid, runs, time.perf_counter() - start, "loop" if note else "batched", note, fixed)
 
 
-def _result(grid, runs, seconds, mode, note, fixed):
+def _result(grid: dict[str, list[GridValue]], runs: Sequence[engine.Run], seconds: float, mode: str,
+            note: str, fixed: Mapping[str, HParam]) -> SweepResult:
     shape = [len(v) for v in grid.values()]
     cat = {k: torch.cat([getattr(r, k) for r in runs]).numpy() for k in ("train_loss", "val_loss", "val_acc")}
     curves = {k: cat[k].reshape(*shape, -1) for k in ("val_loss", "val_acc")}

@@ -1,15 +1,23 @@
 """Train one MLP with a course update rule (``train``) or with a torch.optim optimizer
 (``train_torch``): same model, initial weights, minibatches and evaluation, so the two can be
 compared curve by curve ("from scratch, then the library")."""
+from __future__ import annotations
+
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from . import engine
 from .device import course_device, resolve_device
+from .engine import HParam, Schedule, UpdateRule
 from .model import MLP
+
+if TYPE_CHECKING:
+    from data_gen import Split
 
 DTYPES = (torch.float32, torch.float64)
 
@@ -26,11 +34,12 @@ class History:
     val_loss: np.ndarray
     val_acc: np.ndarray
     steps: np.ndarray
-    params: dict
+    params: dict[str, torch.Tensor]
     seconds: float
 
 
-def check_common(data, steps, batch_size, eval_every, dtype):
+def check_common(data: Split, steps: int, batch_size: int, eval_every: int | None,
+                 dtype: torch.dtype) -> None:
     """ValueError for bad training settings, naming the argument."""
     for name in ("x_train", "y_train", "x_val", "y_val"):
         if not hasattr(data, name):
@@ -53,7 +62,8 @@ def check_common(data, steps, batch_size, eval_every, dtype):
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
 
 
-def setup(data, hidden, seed, device, dtype, layer_norm=False):
+def setup(data: Split, hidden: tuple[int, ...], seed: int, device: torch.device | str | None,
+          dtype: torch.dtype, layer_norm: bool = False) -> tuple[MLP, torch.Tensor, torch.device]:
     """The model, its initial weights [1, P] and the device (default: the course's device policy;
     the data move there)."""
     dev = resolve_device(device) if device is not None else course_device()
@@ -62,21 +72,24 @@ def setup(data, hidden, seed, device, dtype, layer_norm=False):
     return model, model.init(seed, dtype, dev), dev
 
 
-def schedule_table(schedules, steps):
+def schedule_table(schedules: Sequence[Schedule], steps: int) -> torch.Tensor:
     """Multipliers [steps, G] from one callable t (0-based) -> eta per configuration."""
     rows = [[float(fn(t)) for fn in schedules] for t in range(steps)]
     return torch.tensor(rows, dtype=torch.float64)
 
 
-def to_history(model, result):
+def to_history(model: MLP, result: engine.Run) -> History:
+    """The History of configuration 0 of an engine run (curves as numpy, weights by layer)."""
     params = {k: v[0].cpu() for k, v in model.unflatten(result.theta).items()}
     return History(result.train_loss[0].numpy(), result.val_loss[0].numpy(),
                    result.val_acc[0].numpy(), np.array(result.eval_steps), params, result.seconds)
 
 
-def train(rule, data, *, steps=200, batch_size=100, hidden=(64, 64), seed=0, schedule=None,
-          device=None, dtype=torch.float32, state_keys=None, eval_every=20, layer_norm=False,
-          **hparams):
+def train(rule: UpdateRule, data: Split, *, steps: int = 200, batch_size: int = 100,
+          hidden: tuple[int, ...] = (64, 64), seed: int = 0, schedule: Schedule | None = None,
+          device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+          state_keys: tuple[str, ...] | list[str] | None = None, eval_every: int | None = 20,
+          layer_norm: bool = False, **hparams: HParam) -> History:
     """Train an MLP (n_features -> hidden -> n_classes, cross-entropy) with ``rule``.
 
     ``rule(theta, grad, state, t, **hparams) -> (theta, state)`` is any function with the
@@ -93,8 +106,11 @@ def train(rule, data, *, steps=200, batch_size=100, hidden=(64, 64), seed=0, sch
     return to_history(model, result)
 
 
-def train_torch(make_optimizer, data, *, steps=200, batch_size=100, hidden=(64, 64), seed=0,
-                schedule=None, device=None, dtype=torch.float32, eval_every=20, layer_norm=False):
+def train_torch(make_optimizer: Callable[[Iterator[torch.nn.Parameter]], torch.optim.Optimizer],
+                data: Split, *, steps: int = 200, batch_size: int = 100, hidden: tuple[int, ...] = (64, 64),
+                seed: int = 0, schedule: Schedule | None = None, device: torch.device | str | None = None,
+                dtype: torch.dtype = torch.float32, eval_every: int | None = 20,
+                layer_norm: bool = False) -> History:
     """The same training as ``train`` with a torch.optim optimizer: ``make_optimizer(params)``
     returns it; ``schedule`` multiplies its learning rate through LambdaLR."""
     check_common(data, steps, batch_size, eval_every, dtype)

@@ -1,6 +1,9 @@
 """Build an nbgrader source notebook from Python, with the course's cell conventions built in.
 
-How to author a notebook (one short script per notebook; see autograder/authoring/sources/)::
+Notebooks are written in percent format, one file per notebook in autograder/authoring/sources/
+(``# %% solution``, ``# %% tests <function>``, ... blocks; see autograder.authoring.percent), and
+``python -m autograder.authoring.percent`` builds them with these helpers. The same cells in
+Python::
 
     from autograder.authoring import (answer, build, code, markdown, mark_scheme, setup,
                                       solution, tests)

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
         os.execv(full[0], full)
     warnings.warn("grading sandbox: bubblewrap is not available, so the kernel runs with "
                   "resource limits only and can read the instructor's files "
-                  "(apt-get install -y bubblewrap)", sandbox.SandboxWarning)
+                  "(apt-get install -y bubblewrap)", sandbox.SandboxWarning, stacklevel=2)
     limits.apply(limits.kernel_limits(args.memory_mb))
     env = sandbox.env(os.getcwd()) | {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"

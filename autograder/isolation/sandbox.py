@@ -39,6 +39,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from autograder.isolation.limits import Limits, apply
 
@@ -78,7 +79,7 @@ def python_paths() -> list[str]:
     return sorted({str(Path(p).resolve()) for p in (sys.base_prefix, sys.prefix)})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bwrap_path() -> str | None:
     """The bubblewrap binary when it exists and works on this machine, else None."""
     path = shutil.which("bwrap")
@@ -114,7 +115,7 @@ def pick_uid() -> int:
     raise RuntimeError("no unused uid found for the sandbox")
 
 
-def _dirs_then_binds(path, mode, seen):
+def _dirs_then_binds(path: str, mode: str, seen: set[str]) -> list[str]:
     """bwrap arguments that create the parents of ``path`` world-traversable (0755)."""
     args = []
     for parent in reversed(Path(path).parents):
@@ -174,8 +175,8 @@ def wrap_argv(argv: Sequence[str], *, writable: Sequence[str | Path] = (),
     return args + list(argv)
 
 
-@functools.lru_cache(maxsize=None)
-def _python_readable_by(uid):
+@functools.cache
+def _python_readable_by(uid: int) -> bool:
     """Can ``uid`` start this interpreter? (root may keep it under a private home folder)."""
     try:
         probe = subprocess.run([sys.executable, "-I", "-S", "-c", "pass"], capture_output=True,
@@ -185,7 +186,7 @@ def _python_readable_by(uid):
     return probe.returncode == 0
 
 
-def _drop(uid):
+def _drop(uid: int) -> None:
     os.setgroups([])
     os.setgid(uid)
     os.setuid(uid)
@@ -195,7 +196,7 @@ def _limit_preexec(limits: Limits, nproc_on: bool) -> Callable[[], None]:
     return functools.partial(apply, limits, nproc=nproc_on)
 
 
-def _drain(stream, limit, sink):
+def _drain(stream: IO[bytes], limit: int, sink: list) -> None:
     """Read a pipe to its end, keeping the first ``limit`` bytes and counting the rest."""
     kept, total = bytearray(), 0
     while chunk := stream.read(65536):
@@ -236,7 +237,7 @@ def run(argv: Sequence[str], *, cwd: str | Path, limits: Limits = Limits(),
             chown_tree(cwd, uid)
         limit = _limit_preexec(limits, nproc_on=uid is not None)
 
-        def preexec():
+        def preexec() -> None:
             limit()
             if uid is not None:
                 _drop(uid)
@@ -253,7 +254,9 @@ def chown_tree(path: str | Path, uid: int) -> None:
             os.lchown(name, uid, uid)
 
 
-def _supervise(cmd, cwd, limits, preexec, run_env, watch, mode, notes):
+def _supervise(cmd: list[str], cwd: Path, limits: Limits, preexec: Callable[[], None],
+               run_env: dict[str, str] | None, watch: Callable[[], str | None] | None, mode: str,
+               notes: list[str]) -> RunResult:
     start = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=cwd, env=run_env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -285,7 +288,7 @@ def _supervise(cmd, cwd, limits, preexec, run_env, watch, mode, notes):
                      warnings=notes)
 
 
-def _kill_group(proc):
+def _kill_group(proc: subprocess.Popen) -> None:
     """SIGKILL the process group (bwrap's --die-with-parent takes its PID namespace along)."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)

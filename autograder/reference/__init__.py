@@ -3,14 +3,21 @@
 ``RULES`` is the one table that tests, grading and sweeps read: a named rule is a reference
 function with some hyperparameters fixed (e.g. AdamW = ``adam`` with ``decay="paper"``).
 """
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
 from .adaptive import adam, rmsprop_bc, rmsprop_torch
-from .preconditioner import (full_matrix_preconditioner, outer_history, rmsprop_preconditioner,
-                             scale_adjusted_l2, scale_adjusted_l2_grad)
+from .preconditioner import (
+    full_matrix_preconditioner,
+    outer_history,
+    rmsprop_preconditioner,
+    scale_adjusted_l2,
+    scale_adjusted_l2_grad,
+)
 from .schedules import constant, cosine_warm_restarts, normalized_weight_decay
 from .sgd import sgd_paper, sgd_problem_set, sgd_torch
 
@@ -19,19 +26,22 @@ from .sgd import sgd_paper, sgd_problem_set, sgd_torch
 class Rule:
     """A named update rule: ``fn`` with ``fixed`` keyword arguments and its state tensors."""
     name: str
-    fn: Callable
-    state: tuple
-    fixed: dict = field(default_factory=dict)
+    fn: Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]
+    state: tuple[str, ...]
+    fixed: dict[str, bool | float | str] = field(default_factory=dict)
     doc: str = ""
 
-    def __call__(self, theta, grad, state, t, **hparams):
+    def __call__(self, theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int,
+                 **hparams: bool | float | str | torch.Tensor,
+                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         return self.fn(theta, grad, state, t, **self.fixed, **hparams)
 
-    def init_state(self, theta):
+    def init_state(self, theta: torch.Tensor) -> dict[str, torch.Tensor]:
         return {key: torch.zeros_like(theta) for key in self.state}
 
 
-def _rule(name, fn, state, doc, **fixed):
+def _rule(name: str, fn: Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]], state: list[str],
+          doc: str, **fixed: bool | float | str) -> Rule:
     return Rule(name, fn, tuple(state), fixed, doc)
 
 

@@ -2,12 +2,18 @@
 
 Same signature as every course rule (see ``sgd.py``). ``eta`` is the schedule multiplier eta_t.
 """
+from __future__ import annotations
+
 import torch
 
 from ._util import nonzero
 
 
-def rmsprop_bc(theta, grad, state, t, *, lr, beta2=0.999, eps=1e-8, l2=0.0, wd=0.0, eta=1.0):
+def rmsprop_bc(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+               lr: float | torch.Tensor, beta2: float | torch.Tensor = 0.999,
+               eps: float | torch.Tensor = 1e-8, l2: float | torch.Tensor = 0.0,
+               wd: float | torch.Tensor = 0.0, eta: float | torch.Tensor = 1.0,
+               ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The problem set's Algorithm 2: RMSProp with a bias-corrected second moment.
 
     v_t = beta2 v + (1 - beta2) g^2,  v_hat = v_t / (1 - beta2^t),
@@ -19,8 +25,11 @@ def rmsprop_bc(theta, grad, state, t, *, lr, beta2=0.999, eps=1e-8, l2=0.0, wd=0
     return theta - eta * (lr * g / (v_hat.sqrt() + eps) + wd * theta), {"v": v}
 
 
-def rmsprop_torch(theta, grad, state, t, *, lr, alpha=0.99, eps=1e-8, l2=0.0, momentum=0.0,
-                  centered=False, eta=1.0):
+def rmsprop_torch(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+                  lr: float | torch.Tensor, alpha: float | torch.Tensor = 0.99,
+                  eps: float | torch.Tensor = 1e-8, l2: float | torch.Tensor = 0.0,
+                  momentum: float | torch.Tensor = 0.0, centered: bool = False,
+                  eta: float | torch.Tensor = 1.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``torch.optim.RMSprop``: no bias correction; eps outside the root; optional momentum."""
     g = grad + l2 * theta
     v = alpha * state["v"] + (1 - alpha) * g * g
@@ -36,8 +45,11 @@ def rmsprop_torch(theta, grad, state, t, *, lr, alpha=0.99, eps=1e-8, l2=0.0, mo
     return theta - eta * lr * g / denom, new
 
 
-def adam(theta, grad, state, t, *, lr, l2=0.0, wd=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
-         eta=1.0, decay="paper", amsgrad=False):
+def adam(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+         lr: float | torch.Tensor, l2: float | torch.Tensor = 0.0, wd: float | torch.Tensor = 0.0,
+         beta1: float | torch.Tensor = 0.9, beta2: float | torch.Tensor = 0.999,
+         eps: float | torch.Tensor = 1e-8, eta: float | torch.Tensor = 1.0, decay: str = "paper",
+         amsgrad: bool = False) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Adam (problem set Algorithm 3), Adam + L2 (``l2``) and AdamW (``wd``).
 
     decay="paper": theta_t = theta - eta_t (lr m_hat / (sqrt(v_hat) + eps) + wd theta)

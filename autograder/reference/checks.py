@@ -7,23 +7,27 @@ Used only inside ``### BEGIN HIDDEN TESTS`` regions (students never import autog
 
 ``check_rule`` runs multi-step trajectories of the student's function and of
 ``autograder.reference.RULES[name]`` on several random cases -- float32 and float64, on the
-devices of the course's device policy (``devices``), t = 1 from a zero state, tiny and huge gradients, a varying schedule
-multiplier eta_t, every regularization hyperparameter at 0 once, lr and the regularizer as
-[G, 1] tensors over a [G, m] theta -- and fails with an AssertionError that names the case and
-the first wrong step. It also checks that inputs are not modified in place and that the rule
-does not delegate to torch.optim (neither an optimizer nor a functional kernel such as
-torch.optim.adam.adam). Hyperparameters are given as a fixed value or a (low, high)
-log-uniform range.
+devices of the course's device policy (``devices``), t = 1 from a zero state, tiny and huge
+gradients, a varying schedule multiplier eta_t, every regularization hyperparameter at 0 once,
+lr and the regularizer as [G, 1] tensors over a [G, m] theta -- and fails with an AssertionError
+that names the case and the first wrong step. It also checks that inputs are not modified in
+place and that the rule does not delegate to torch.optim (neither an optimizer nor a functional
+kernel such as torch.optim.adam.adam). Hyperparameters are given as a fixed value or a
+(low, high) log-uniform range.
 """
+from __future__ import annotations
+
 import contextlib
 import importlib
 import re
+from collections.abc import Callable, Iterable, Iterator
+from types import ModuleType
+from typing import Any, NoReturn
 
 import torch
 
+from autograder.reference import RULES, Rule
 from course_config import CONFIG
-
-from autograder.reference import RULES
 
 REGULARIZERS = ("l2", "wd")
 GRAD_SCALES = (1.0, 1e-8, 1e6)
@@ -43,7 +47,8 @@ def devices(policy: str | None = None) -> list[str]:
     return ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
-def tolerance(dtype):
+def tolerance(dtype: torch.dtype) -> dict[str, float]:
+    """rtol and atol for ``dtype`` from the course config, as keyword arguments of assert_close."""
     rtol, atol = CONFIG.tolerances[str(dtype).removeprefix("torch.")]
     return {"rtol": rtol, "atol": atol}
 
@@ -54,9 +59,9 @@ KERNEL_MODULES = ("_functional", "adam", "adamw", "sgd", "rmsprop", "optimizer")
 KERNEL_NAME = re.compile(r"_?(single_tensor_|multi_tensor_|fused_)?(sgd|adam|adamw|rmsprop)")
 
 
-def _optim_entry_points():
+def _optim_entry_points() -> list[tuple[type | ModuleType, str]]:
     """(owner, attribute) of every torch.optim entry point a rule could delegate to."""
-    points = [(torch.optim.Optimizer, "__init__")]
+    points: list[tuple[type | ModuleType, str]] = [(torch.optim.Optimizer, "__init__")]
     for name in KERNEL_MODULES:
         try:
             module = importlib.import_module(f"torch.optim.{name}")
@@ -68,10 +73,10 @@ def _optim_entry_points():
 
 
 @contextlib.contextmanager
-def forbid_torch_optim():
+def forbid_torch_optim() -> Iterator[None]:
     """Inside this block, creating any torch.optim optimizer or calling one of its functional
     update kernels raises."""
-    def refuse(*args, **kwargs):
+    def refuse(*args: object, **kwargs: object) -> NoReturn:
         raise AssertionError("the rule must be written with tensor operations, not torch.optim")
     saved = [(owner, attr, getattr(owner, attr)) for owner, attr in _optim_entry_points()]
     for owner, attr, _ in saved:
@@ -83,14 +88,15 @@ def forbid_torch_optim():
             setattr(owner, attr, original)
 
 
-def _sample(spec, gen):
+def _sample(spec: float | tuple[float, float], gen: torch.Generator) -> float:
     if isinstance(spec, tuple):
         low, high = (torch.tensor(float(v)).log() for v in spec)
         return float((low + (high - low) * torch.rand((), generator=gen, dtype=torch.float64)).exp())
     return spec
 
 
-def _cases(hparams, seed):
+def _cases(hparams: dict[str, float | tuple[float, float]], seed: int,
+           ) -> list[tuple[str, tuple[int, ...], dict[str, float | torch.Tensor], float]]:
     """(label, shape, hparams, grad scale) for each case; devices and dtypes are added later."""
     gen = torch.Generator().manual_seed(seed)
     cases = []
@@ -113,18 +119,21 @@ def _cases(hparams, seed):
     return cases
 
 
-def _to(hp, dtype, device):
+def _to(hp: dict[str, float | torch.Tensor], dtype: torch.dtype, device: str | torch.device,
+        ) -> dict[str, float | torch.Tensor]:
     return {k: v.to(dtype=dtype, device=device) if torch.is_tensor(v) else v for k, v in hp.items()}
 
 
-def _compare(got, want, what, dtype):
+def _compare(got: torch.Tensor, want: torch.Tensor, what: str, dtype: torch.dtype) -> None:
     try:
         torch.testing.assert_close(got, want, **tolerance(dtype), check_device=True)
     except AssertionError as err:
         raise AssertionError(f"{what}: {str(err).splitlines()[0]}") from None
 
 
-def check_trajectory(fn, rule, shape, hp, scale, dtype, device, steps, gen, label):
+def check_trajectory(fn: Callable[..., Any], rule: Rule, shape: tuple[int, ...],
+                     hp: dict[str, float | torch.Tensor], scale: float, dtype: torch.dtype,
+                     device: str | torch.device, steps: int, gen: torch.Generator, label: str) -> None:
     """One case: ``steps`` steps of ``fn`` and of the reference from the same inputs."""
     theta = torch.randn(shape, generator=gen, dtype=torch.float64).to(dtype=dtype, device=device)
     hp = _to(hp, dtype, device)
@@ -152,7 +161,8 @@ def check_trajectory(fn, rule, shape, hp, scale, dtype, device, steps, gen, labe
         ref = ref_theta
 
 
-def check_rule(fn, name, *, steps=6, seed=0, **hparams):
+def check_rule(fn: Callable[..., Any], name: str, *, steps: int = 6, seed: int = 0,
+               **hparams: float | tuple[float, float]) -> None:
     """Compare ``fn`` with ``RULES[name]`` on every case, dtype and device (see module doc)."""
     rule = RULES[name]
     gen = torch.Generator().manual_seed(seed)
@@ -167,7 +177,8 @@ def check_rule(fn, name, *, steps=6, seed=0, **hparams):
                     check_trajectory(fn, rule, shape, hp, scale, dtype, device, steps, gen, label)
 
 
-def check_function(fn, reference, cases, dtype=torch.float64):
+def check_function(fn: Callable[..., Any], reference: Callable[..., float | torch.Tensor],
+                   cases: Iterable[dict[str, Any]], dtype: torch.dtype = torch.float64) -> None:
     """Compare ``fn(**kwargs)`` with ``reference(**kwargs)`` for each kwargs dict in ``cases``."""
     for kwargs in cases:
         got, want = fn(**kwargs), reference(**kwargs)

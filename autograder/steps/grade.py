@@ -26,7 +26,7 @@ import nbformat
 from nbgrader.api import MissingEntry
 
 from autograder import reports
-from autograder.course import Course, check_result
+from autograder.course import Course
 from autograder.isolation import kernel
 from autograder.nbgrader_glue import process
 from autograder.reports import AWAITING, MANUAL, ItemId, ItemResult, Report, Verdict

@@ -25,8 +25,8 @@ import nbformat
 import course_config
 from autograder.course import Course
 from autograder.nbgrader_glue import process
-from autograder.steps import collect, grade, release
 from autograder.reports import ItemId
+from autograder.steps import collect, grade, release
 from autograder.tools.submissions import CHEAT, make_submission, mistake_rounds
 
 DEFAULT_NOTEBOOKS = ("01_sgd_weight_decay",)
@@ -94,7 +94,8 @@ def parse_notebooks(text: str) -> tuple[str, ...]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m autograder.tools.bench_grade", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m autograder.tools.bench_grade",
+                                     description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--n", type=int, default=100, help="number of submissions (default 100)")
     parser.add_argument("--jobs", type=int, help="grade's parallel jobs (default: one per core)")
     parser.add_argument("--notebooks", default=",".join(DEFAULT_NOTEBOOKS),

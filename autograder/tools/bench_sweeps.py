@@ -11,24 +11,31 @@ machine do not inflate); matmul_ceiling (the fraction of the peak the step's mat
 reach alone, the most the engine could reach); threads and the load average it ran under.
 
     python -m autograder.tools.bench_sweeps [--device cpu|cuda] [--grid 8] [--steps 200] [--threads N] [--skip-loop]
-"""
+"""  # noqa: E501
+from __future__ import annotations
+
 import argparse
 import json
 import os
 import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 import data_gen
-
 from wdlab.device import resolve_device
 from wdlab.model import MLP
 from wdlab.sweep import sweep
 from wdlab.train import train_torch
 
+if TYPE_CHECKING:
+    from data_gen import Split
+    from wdlab.engine import UpdateRule
 
-def pick_threads(requested, load=None, cores=None):
+
+def pick_threads(requested: int, load: float | None = None, cores: int | None = None) -> int:
     """CPU threads to use: ``requested`` if positive, else torch's default unless other programs
     already keep every core busy (load average >= cores); then 1, because each parallel region
     would wait for a second time slice (measured about 30x slower on a loaded 2-core machine)."""
@@ -40,7 +47,7 @@ def pick_threads(requested, load=None, cores=None):
     return 1 if load >= cores else torch.get_num_threads()
 
 
-def _timed(fn, device):
+def _timed(fn: Callable[[], object], device: torch.device) -> tuple[float, float]:
     """(wall seconds, process CPU seconds) of ``fn()``. CPU seconds are what a loaded machine
     does not inflate: with other programs running, wall time also counts waiting for a core."""
     _sync(device)
@@ -50,7 +57,7 @@ def _timed(fn, device):
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def peak_gflops(device, n=2048, repeats=5):
+def peak_gflops(device: torch.device, n: int = 2048, repeats: int = 5) -> tuple[float, float]:
     """Best fp32 GEMM rate of an n x n x n product on ``device``: (by wall time, by CPU time),
     in GFLOP/s."""
     a, b = (torch.randn(n, n, device=device) for _ in range(2))
@@ -59,7 +66,8 @@ def peak_gflops(device, n=2048, repeats=5):
     return tuple(2 * n ** 3 / min(t[k] for t in times) / 1e9 for k in (0, 1))
 
 
-def matmul_ceiling(model, grid_size, batch_size, device, repeats=5):
+def matmul_ceiling(model: MLP, grid_size: int, batch_size: int, device: torch.device,
+                   repeats: int = 5) -> float:
     """GFLOP/s of one step's matrix products alone at the workload's shapes (best of
     ``repeats``, wall time, like the peak it is compared with): no elementwise work, no Python.
     Divided by the GEMM peak, it is the most the engine could reach with products this small."""
@@ -68,7 +76,7 @@ def matmul_ceiling(model, grid_size, batch_size, device, repeats=5):
     x = torch.randn(model.sizes[0], n, device=device)
     acts = [torch.randn(g, h, n, device=device) for h in model.sizes[1:]]
 
-    def products():
+    def products() -> None:
         for i in range(1, model.n_layers + 1):
             w_i, out = w[f"w{i}"], acts[i - 1]
             h_in = x if i == 1 else acts[i - 2]
@@ -85,18 +93,18 @@ def matmul_ceiling(model, grid_size, batch_size, device, repeats=5):
     return model.flops_per_step(n) * g / best / 1e9
 
 
-def _sig(x, digits=4):
+def _sig(x: float, digits: int = 4) -> float:
     """``x`` to ``digits`` significant figures: ratios of reported figures stay exact to ~1e-4
     whether a run takes hours or (in tests) milliseconds."""
     return float(f"{x:.{digits}g}")
 
 
-def _sync(device):
+def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
-def workload(grid_size):
+def workload(grid_size: int) -> list[tuple[UpdateRule, str, list[float], list[float]]]:
     """(rule, decay name, lrs, decays) per sweep. The rules are the course's hidden reference,
     imported here only: the benchmark is an instructor tool, students never get the rules."""
     from autograder.reference import RULES
@@ -105,7 +113,8 @@ def workload(grid_size):
     return [(RULES["adam_l2"], "l2", lrs, decays), (RULES["adamw_paper"], "wd", lrs, decays)]
 
 
-def run_batched(data, grid_size, steps, device):
+def run_batched(data: Split, grid_size: int, steps: int,
+                device: torch.device) -> tuple[float, float, list[np.ndarray]]:
     """(wall s, CPU s) for both sweeps, and their final validation accuracies."""
     accs = []
     wall, cpu = _timed(lambda: accs.extend(
@@ -114,7 +123,8 @@ def run_batched(data, grid_size, steps, device):
     return wall, cpu, accs
 
 
-def run_loop(data, grid_size, steps, device):
+def run_loop(data: Split, grid_size: int, steps: int,
+             device: torch.device) -> tuple[float, float, list[np.ndarray]]:
     """(wall s, CPU s) for one nn.Module + torch.optim training per configuration, and the
     accuracies."""
     makers = {
@@ -129,7 +139,8 @@ def run_loop(data, grid_size, steps, device):
     return wall, cpu, accs
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> dict[str, float | int | str]:
+    """Run the benchmark, print its report (JSON, the last line) and return it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--grid", type=int, default=8, help="grid points per axis")

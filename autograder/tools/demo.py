@@ -40,8 +40,9 @@ def write_class(course: Course, folder: Path, students: dict[str, str]) -> Path:
 
 def foundation(seed: int) -> None:
     """Generate a dataset and train a small MLP with the reference AdamW rule; say what it did."""
-    import data_gen
     import torch
+
+    import data_gen
     import wdlab
     from autograder.reference import RULES
 

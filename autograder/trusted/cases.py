@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,22 +29,23 @@ class StepCase:
     h: torch.Tensor
     c: torch.Tensor
     noise: torch.Tensor            # [steps, *theta.shape]
-    hparams: dict                  # name -> float or tensor broadcasting against theta
-    state_keys: tuple
-    eta: list | None = None        # schedule multiplier per step; None = not passed
+    hparams: dict[str, float | torch.Tensor]  # name -> float or tensor broadcasting against theta
+    state_keys: tuple[str, ...]
+    eta: list[float] | None = None  # schedule multiplier per step; None = not passed
 
     @property
-    def steps(self):
+    def steps(self) -> int:
         return self.noise.shape[0]
 
     @property
-    def dtype(self):
+    def dtype(self) -> torch.dtype:
         return self.theta0.dtype
 
-    def grad(self, theta, t):
+    def grad(self, theta: torch.Tensor, t: int) -> torch.Tensor:
+        """The gradient of step ``t`` (1-based) at ``theta``: h * (theta - c) + noise_t."""
         return self.h * (theta - self.c) + self.noise[t - 1]
 
-    def kwargs(self, t):
+    def kwargs(self, t: int) -> dict[str, float | torch.Tensor]:
         """Keyword arguments of step ``t`` (1-based), as the worker passes them."""
         kw = {k: v.clone() if torch.is_tensor(v) else v for k, v in self.hparams.items()}
         if self.eta is not None:
@@ -54,12 +56,12 @@ class StepCase:
 @dataclass
 class CallCase:
     name: str
-    calls: list                    # one dict of keyword arguments per call
-    symbolic: tuple = ()           # argument names passed as sympy symbols instead
-    points: list = field(default_factory=list)  # where the symbolic result is evaluated
+    calls: list[dict[str, Any]]    # one dict of keyword arguments per call
+    symbolic: tuple[str, ...] = ()  # argument names passed as sympy symbols instead
+    points: list[dict[str, float]] = field(default_factory=list)  # where the symbolic result is evaluated
 
     @property
-    def dtype(self):
+    def dtype(self) -> torch.dtype | None:
         for kw in self.calls:
             for v in kw.values():
                 if torch.is_tensor(v):
@@ -73,14 +75,16 @@ RANGES = {"lr": (0.01, 0.1), "adaptive_lr": (1e-3, 3e-2), "l2": (1e-3, 0.1), "wd
           "beta1": (0.5, 0.95), "beta2": (0.9, 0.999), "eps": (1e-8, 1e-6)}
 
 
-def _sample(rng, name, adaptive):
+def _sample(rng: np.random.Generator, name: str, adaptive: bool) -> float:
     low, high = RANGES["adaptive_lr" if (name == "lr" and adaptive) else name]
     if high / low >= 10:
         return float(math.exp(rng.uniform(math.log(low), math.log(high))))
     return float(rng.uniform(low, high))
 
 
-def _problem(rng, shape, steps, dtype, grad_scale=1.0, curvature=True):
+def _problem(rng: np.random.Generator, shape: tuple[int, ...], steps: int, dtype: torch.dtype,
+             grad_scale: float = 1.0, curvature: bool = True,
+             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     theta0 = torch.tensor(rng.normal(size=shape), dtype=dtype)
     h = torch.tensor(rng.uniform(0.1, 2.0, size=shape) if curvature else np.zeros(shape), dtype=dtype)
     c = torch.tensor(rng.normal(size=shape), dtype=dtype)
@@ -88,11 +92,13 @@ def _problem(rng, shape, steps, dtype, grad_scale=1.0, curvature=True):
     return theta0, h, c, noise
 
 
-def cosine_eta(steps, period=10):
+def cosine_eta(steps: int, period: int = 10) -> list[float]:
+    """Cosine schedule multipliers for ``steps`` steps, restarting every ``period`` steps."""
     return [0.5 * (1 + math.cos(math.pi * (t % period) / period)) for t in range(steps)]
 
 
-def step_cases(required, optional, state_keys, seed, adaptive=False):
+def step_cases(required: Sequence[str], optional: Sequence[str], state_keys: Sequence[str], seed: int,
+               adaptive: bool = False) -> list[StepCase]:
     """Eight trajectories covering dtypes, defaults, schedules and edge cases of a step rule.
 
     required/optional: hyperparameter names the rule must take / has defaults for (``eta``
@@ -101,10 +107,12 @@ def step_cases(required, optional, state_keys, seed, adaptive=False):
     rng = np.random.default_rng(seed)
     reg = [n for n in required if n in ("l2", "wd")]
 
-    def hp(names):
+    def hp(names: Sequence[str]) -> dict[str, float]:
         return {n: _sample(rng, n, adaptive) for n in names}
 
-    def case(name, shape, steps, dtype, hparams, eta=None, **problem):
+    def case(name: str, shape: tuple[int, ...], steps: int, dtype: torch.dtype,
+             hparams: dict[str, float | torch.Tensor], eta: list[float] | None = None,
+             **problem: bool | float) -> StepCase:
         theta0, h, c, noise = _problem(rng, shape, steps, dtype, **problem)
         if problem.get("grad_scale", 1.0) < 1e-3:   # tiny gradients: a problem near its optimum
             theta0, c = theta0 * 1e-3, c * 1e-3
@@ -135,11 +143,12 @@ def step_cases(required, optional, state_keys, seed, adaptive=False):
 
 
 # -- plain functions -------------------------------------------------------------------------
-def scalar_cases(names, seed, ranges, symbolic=True):
+def scalar_cases(names: Sequence[str], seed: int, ranges: dict[str, tuple[float, float]],
+                 symbolic: bool = True) -> list[CallCase]:
     """Floats, 0-d tensors (both dtypes), a [4, 1] grid, and sympy symbols."""
     rng = np.random.default_rng(seed)
 
-    def draw():
+    def draw() -> dict[str, float]:
         return {n: float(rng.uniform(*ranges[n])) for n in names}
     cases = [CallCase("python floats", [draw() for _ in range(5)])]
     for dtype in (F32, F64):
@@ -154,7 +163,8 @@ def scalar_cases(names, seed, ranges, symbolic=True):
     return cases
 
 
-def preconditioner_cases(seed):
+def preconditioner_cases(seed: int) -> list[CallCase]:
+    """Gradient histories [t, m] of several lengths, sizes, beta2 and dtypes."""
     rng = np.random.default_rng(seed)
     shapes = [(1, 4, 0.999, F64), (5, 3, 0.9, F64), (30, 6, 0.99, F32), (12, 5, 0.999, F32)]
     cases = []
@@ -165,7 +175,8 @@ def preconditioner_cases(seed):
     return cases
 
 
-def schedule_cases(seed):
+def schedule_cases(seed: int) -> list[CallCase]:
+    """Steps t = 0..44 of four (period, mult, eta_min, eta_max) settings, one seeded at random."""
     rng = np.random.default_rng(seed)
     settings = [(10, 1, 0.0, 1.0), (4, 2, 0.0, 1.0), (3, 3, 0.1, 0.5),
                 (7, 1, float(rng.uniform(0, 0.2)), float(rng.uniform(0.5, 1.0)))]

@@ -46,7 +46,7 @@ def tolerance(dtype: Any, config: CourseConfig) -> tuple[float, float]:
     return config.tolerances.get(name, config.tolerances["float32"])
 
 
-def _f64(x):
+def _f64(x: Any) -> torch.Tensor:
     if torch.is_tensor(x):
         return x.detach().to(torch.float64)
     return torch.as_tensor(np.asarray(x), dtype=torch.float64)

@@ -8,12 +8,17 @@ Steps (each a small function, in pipeline order):
                   trusted worker defines the graded functions without re-running training cells
 The trusted worker executes what ``student_cells`` returns; nothing here executes student code.
 """
+from __future__ import annotations
+
 import ast
+import os
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from nbformat import NotebookNode
 
 
 class SubmissionError(ValueError):
@@ -24,7 +29,6 @@ class SubmissionError(ValueError):
 class Cell:
     index: int     # position among the notebook's cells (0-based), for messages
     source: str    # sanitized Python source, safe to compile
-    dropped: tuple = ()  # one line per top-level statement the grader does not run
 
 
 # Calls allowed at top level (cheap and side-effect free): constants like devices and dtypes.
@@ -42,7 +46,7 @@ _LINE_MAGIC = re.compile(r"^(\s*)([%!](?!=)|[\w.,\s\[\]]+=\s*[%!])")
 _HELP = re.compile(r"^\s*[\w.]+\?{1,2}\s*$")
 
 
-def load_notebook(path):
+def load_notebook(path: str | os.PathLike[str]) -> NotebookNode:
     """Read ``path`` as a v4 notebook (older versions upgraded); SubmissionError if impossible."""
     path = Path(path)
     if not path.is_file():
@@ -53,7 +57,9 @@ def load_notebook(path):
         raise SubmissionError(f"cannot read {path.name}: {exc}") from None
     try:
         nb = nbformat.reads(text, as_version=4)
-    except Exception as exc:  # nbformat raises several unrelated types for bad input
+    except Exception as exc:  # noqa: BLE001
+        # nbformat raises several unrelated types for bad input (NotJSONError, NBFormatError,
+        # jsonschema's ValidationError, AttributeError, TypeError, ...): all mean "not a notebook".
         raise SubmissionError(f"{path.name} is not a valid notebook ({type(exc).__name__}: "
                               f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     if not isinstance(nb.get("cells"), list):
@@ -61,13 +67,13 @@ def load_notebook(path):
     return nb
 
 
-def is_test_cell(cell):
+def is_test_cell(cell: NotebookNode) -> bool:
     """nbgrader's autograder tests: graded and not a solution (never part of the student's code)."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
-def code_cells(nb):
+def code_cells(nb: NotebookNode) -> list[tuple[int, str]]:
     """(index, source) of each code cell that is not an autograder test cell."""
     out = []
     for index, cell in enumerate(nb.cells):
@@ -77,7 +83,7 @@ def code_cells(nb):
     return out
 
 
-def strip_magics(source):
+def strip_magics(source: str) -> str:
     """Remove IPython syntax: ``%magic``, ``!shell``, ``x = !cmd``, ``obj?``; keep line numbers.
 
     A removed line inside an indented block becomes ``pass`` so the block still parses.
@@ -109,7 +115,7 @@ def dotted(node: ast.AST) -> str | None:
     return None
 
 
-def is_cheap(expr):
+def is_cheap(expr: ast.AST) -> bool:
     """True for an expression without work: constants, names, lambdas, allow-listed calls."""
     for node in ast.walk(expr):
         if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.ListComp, ast.SetComp,
@@ -120,7 +126,7 @@ def is_cheap(expr):
     return True
 
 
-def keep_statement(node):
+def keep_statement(node: ast.stmt) -> bool:
     """Top-level statements the trusted worker runs: the ones that only define things."""
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
                          ast.ClassDef)):
@@ -135,7 +141,7 @@ def keep_statement(node):
     return False
 
 
-def definitions(source):
+def definitions(source: str) -> tuple[str, tuple[str, ...]]:
     """Keep the defining statements of ``source``; (kept source, descriptions of dropped ones).
 
     Raises SyntaxError when the cell does not parse.
@@ -151,7 +157,7 @@ def definitions(source):
     return ast.unparse(module), tuple(dropped)
 
 
-def _used_names(trees):
+def _used_names(trees: Iterable[ast.AST]) -> set[str]:
     """Every name the kept code reads (import statements themselves excluded)."""
     used = set()
     for tree in trees:
@@ -161,11 +167,11 @@ def _used_names(trees):
     return used
 
 
-def _bound(alias):
+def _bound(alias: ast.alias) -> str:
     return (alias.asname or alias.name).split(".")[0]
 
 
-def prune_imports(sources):
+def prune_imports(sources: Sequence[str]) -> list[str]:
     """Drop imports whose names no kept code uses (plotting, datasets): the worker starts faster.
 
     An unused import can only matter through side effects on import, which graded functions
@@ -181,7 +187,7 @@ def prune_imports(sources):
     return out
 
 
-def student_cells(nb):
+def student_cells(nb: NotebookNode) -> list[Cell]:
     """The sanitized student code of ``nb``: one Cell per code cell, in notebook order.
 
     A cell that does not parse is kept with its original text, so the worker reports the
@@ -191,24 +197,13 @@ def student_cells(nb):
     for index, source in code_cells(nb):
         clean = strip_magics(source)
         try:
-            kept, dropped = definitions(clean)
+            kept, _ = definitions(clean)
             parsed.append(len(cells))
         except (SyntaxError, ValueError, RecursionError):  # null bytes, absurd nesting
-            kept, dropped = clean, ()
-        cells.append(Cell(index, kept, dropped))
+            kept = clean
+        cells.append(Cell(index, kept))
     pruned = prune_imports([cells[i].source for i in parsed])
     for i, source in zip(parsed, pruned):
-        cells[i] = Cell(cells[i].index, source, cells[i].dropped)
+        cells[i] = Cell(cells[i].index, source)
     return [c for c in cells if c.source.strip()]
 
-
-def defined_names(cells):
-    """Names of the top-level functions the cells define (a static view, for messages)."""
-    names = []
-    for cell in cells:
-        try:
-            tree = ast.parse(cell.source)
-        except (SyntaxError, ValueError, RecursionError):
-            continue
-        names += [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    return names

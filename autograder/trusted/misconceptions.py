@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 
@@ -21,7 +21,7 @@ from autograder.reference import cosine_warm_restarts, outer_history, rmsprop_pr
 class Variant:
     name: str        # short id, e.g. "no_bias_correction"
     message: str     # what the student most likely did, in teaching words
-    fn: Callable
+    fn: Callable[..., Any]  # same signature and kind of result as the graded function it shadows
 
 
 class Misconception(NamedTuple):
@@ -46,8 +46,10 @@ DELEGATION = Misconception(
 
 
 # -- SGD with momentum (the paper's Algorithm 1) ---------------------------------------------
-def _sgd(theta, grad, state, t, *, lr, l2=0.0, wd=0.0, beta1=0.9, eta=1.0, convention="paper",
-         decay="paper", l2_scaled=True):
+def _sgd(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+         lr: float | torch.Tensor, l2: float | torch.Tensor = 0.0, wd: float | torch.Tensor = 0.0,
+         beta1: float | torch.Tensor = 0.9, eta: float | torch.Tensor = 1.0, convention: str = "paper",
+         decay: str = "paper", l2_scaled: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     g = grad + (l2 * theta if l2_scaled else 0)
     extra = 0 if l2_scaled else eta * l2 * theta
     if convention == "paper":
@@ -70,16 +72,20 @@ def _sgd(theta, grad, state, t, *, lr, l2=0.0, wd=0.0, beta1=0.9, eta=1.0, conve
     return theta - step - rate * theta, {"m": m}
 
 
-def _sgdw_l2_momentum(theta, grad, state, t, *, lr, wd, beta1=0.9, eta=1.0):
+def _sgdw_l2_momentum(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+                      lr: float | torch.Tensor, wd: float | torch.Tensor, beta1: float | torch.Tensor = 0.9,
+                      eta: float | torch.Tensor = 1.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return _sgd(theta, grad, state, t, lr=lr, l2=wd, beta1=beta1, eta=eta)
 
 
-def _sgd_l2_as_decay(theta, grad, state, t, *, lr, l2, beta1=0.9, eta=1.0):
+def _sgd_l2_as_decay(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+                     lr: float | torch.Tensor, l2: float | torch.Tensor, beta1: float | torch.Tensor = 0.9,
+                     eta: float | torch.Tensor = 1.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return _sgd(theta, grad, state, t, lr=lr, wd=lr * l2, beta1=beta1, eta=eta)
 
 
-def _with(fn, **fixed):
-    def variant(*args, **kwargs):
+def _with(fn: Callable[..., Any], **fixed: bool | float | str) -> Callable[..., Any]:
+    def variant(*args: Any, **kwargs: Any) -> Any:
         return fn(*args, **{**kwargs, **fixed})
     return variant
 
@@ -118,17 +124,22 @@ SGDW_VARIANTS = [
 
 
 # -- RMSProp and Adam ------------------------------------------------------------------------
-def _rms(theta, grad, state, t, *, lr, beta2=0.999, eps=1e-8, eta=1.0, bias=True,
-         eps_inside=False, t_shift=0, root=True, use_eta=True):
+def _rms(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+         lr: float | torch.Tensor, beta2: float | torch.Tensor = 0.999, eps: float | torch.Tensor = 1e-8,
+         eta: float | torch.Tensor = 1.0, bias: bool = True, eps_inside: bool = False, t_shift: int = 0,
+         root: bool = True, use_eta: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     v = beta2 * state["v"] + (1 - beta2) * grad * grad
     v_hat = v / (1 - beta2 ** (t + t_shift)) if bias else v
     denom = (v_hat + eps).sqrt() if eps_inside else (v_hat.sqrt() if root else v_hat) + eps
     return theta - (eta if use_eta else 1) * lr * grad / denom, {"v": v}
 
 
-def _adam(theta, grad, state, t, *, lr, l2=0.0, wd=0.0, beta1=0.9, beta2=0.999, eps=1e-8,
-          eta=1.0, bias_m=True, bias_v=True, eps_inside=False, t_shift=0, efficient=False,
-          decay="paper", use_eta=True):
+def _adam(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+          lr: float | torch.Tensor, l2: float | torch.Tensor = 0.0, wd: float | torch.Tensor = 0.0,
+          beta1: float | torch.Tensor = 0.9, beta2: float | torch.Tensor = 0.999,
+          eps: float | torch.Tensor = 1e-8, eta: float | torch.Tensor = 1.0, bias_m: bool = True,
+          bias_v: bool = True, eps_inside: bool = False, t_shift: int = 0, efficient: bool = False,
+          decay: str = "paper", use_eta: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     g = grad + l2 * theta
     m = beta1 * state["m"] + (1 - beta1) * g
     v = beta2 * state["v"] + (1 - beta2) * g * g
@@ -183,13 +194,17 @@ ADAM_COMMON = [
 ]
 
 
-def _adam_l2_as_decay(decay):
-    def variant(theta, grad, state, t, *, lr, l2, **hp):
+def _adam_l2_as_decay(decay: str) -> Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+    def variant(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+                lr: float | torch.Tensor, l2: float | torch.Tensor,
+                **hp: bool | float | str | torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         return _adam(theta, grad, state, t, lr=lr, wd=l2, decay=decay, **hp)
     return variant
 
 
-def _adamw_as_l2(theta, grad, state, t, *, lr, wd, **hp):
+def _adamw_as_l2(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+                 lr: float | torch.Tensor, wd: float | torch.Tensor,
+                 **hp: bool | float | str | torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return _adam(theta, grad, state, t, lr=lr, l2=wd, **hp)
 
 
@@ -214,25 +229,26 @@ ADAMW_VARIANTS = [
 
 
 # -- plain functions -------------------------------------------------------------------------
-def _diag_pre(grads, beta2, factor):
+def _diag_pre(grads: torch.Tensor, beta2: float, factor: Callable[[int], float]) -> torch.Tensor:
     return torch.diag((factor(grads.shape[0]) * torch.diagonal(outer_history(grads, beta2))).rsqrt())
 
 
-def _full_pre(grads, beta2):
+def _full_pre(grads: torch.Tensor, beta2: float) -> torch.Tensor:
     t = grads.shape[0]
     g = (1 - beta2) / (1 - beta2 ** t) * outer_history(grads, beta2)
     evals, evecs = torch.linalg.eigh(g)
     return evecs @ torch.diag(evals.clamp_min(1e-300).rsqrt()) @ evecs.T
 
 
-def _shifted_history(grads, beta2):
+def _shifted_history(grads: torch.Tensor, beta2: float) -> torch.Tensor:
     t = grads.shape[0]
     w = beta2 ** torch.arange(t, 0, -1, dtype=grads.dtype)
     v_hat = (1 - beta2) / (1 - beta2 ** t) * torch.einsum("t,ti,ti->i", w, grads, grads)
     return torch.diag(v_hat.rsqrt())
 
 
-def _cosine_strict(t, period, mult=1, eta_min=0.0, eta_max=1.0):
+def _cosine_strict(t: int, period: int, mult: int = 1, eta_min: float = 0.0,
+                   eta_max: float = 1.0) -> float:
     t_cur, t_i = t, period
     while t_cur > t_i:
         t_cur, t_i = t_cur - t_i, t_i * mult
@@ -286,7 +302,7 @@ CALL_VARIANTS = {
 }
 
 
-def diagnose(explained):
+def diagnose(explained: dict[str, tuple[Variant, int]]) -> tuple[Variant, int] | None:
     """The most likely misconception from {variant name: (Variant, cases it explains)}.
 
     Returns (Variant, count) for the variant explaining the most failing cases, or None.

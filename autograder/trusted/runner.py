@@ -230,7 +230,8 @@ def read_reply(job: Path, key: str) -> tuple[dict[str, Any], dict[str, np.ndarra
         meta = json.loads(meta_path.read_text())
         with np.load(npz_path, allow_pickle=False) as data:
             arrays = {name: np.asarray(data[name]) for name in data.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:  # bad zip, JSON, truncated file
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        # a bad zip, bad JSON, a truncated file: all the student's 0
         if meta_path.exists():
             return {"error": f"malformed reply ({type(exc).__name__})"}, {}
         return None

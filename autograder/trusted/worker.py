@@ -10,6 +10,8 @@ free trajectories: the gradient of the case's quadratic is evaluated at the stud
 iterates. The worker decides nothing: it never knows the expected values or reports pass/fail.
 Every file name, array key and phase line comes from ``protocol.py`` (copied beside this file).
 """
+from __future__ import annotations
+
 import ast
 import builtins
 import importlib.util
@@ -18,11 +20,18 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable, Iterable, Sequence
+from types import ModuleType
+from typing import Any, NoReturn
 
 MAX_ERROR_CHARS = 2000
 
+# numpy and torch are passed in as modules, never imported here: their types are named in words.
+_Tensor = Any  # torch.Tensor
+_Array = Any   # numpy.ndarray
 
-def _load_protocol():
+
+def _load_protocol() -> ModuleType:
     """protocol.py from beside this file (``-I`` keeps the script's folder off sys.path)."""
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "protocol.py")
     spec = importlib.util.spec_from_file_location("protocol", path)
@@ -34,7 +43,8 @@ def _load_protocol():
 P = _load_protocol()
 
 
-def main(job):
+def main(job: str) -> None:
+    """Grade the job folder ``job``: read its request, then run every notebook's items."""
     with open(os.path.join(job, P.REQUEST)) as f:
         request = json.load(f)
     sys.path[:] = request["sys_path"]
@@ -46,7 +56,7 @@ def main(job):
 
 
 class Worker:
-    def __init__(self, job, request, np, torch):
+    def __init__(self, job: str, request: dict[str, Any], np: ModuleType, torch: ModuleType) -> None:
         self.job, self.request, self.np, self.torch = job, request, np, torch
         self.device = torch.device(request.get("device", "cpu"))
         # Kept before any student code runs: what the student patches later does not reach them.
@@ -54,11 +64,12 @@ class Worker:
         self.savez, self.zeros_like, self.equal = np.savez, torch.zeros_like, torch.equal
         self.from_numpy, self.isnan = torch.from_numpy, torch.isnan
         self.watched = _watched(np, torch)
-        self.blocked_calls = []
+        self.blocked_calls: list[str] = []
         os.makedirs(os.path.join(job, P.OUTPUTS), exist_ok=True)
         self.progress = open(os.path.join(job, P.PROGRESS), "a", buffering=1)
 
-    def run(self):
+    def run(self) -> None:
+        """Every notebook of the request: its cells, then each of its graded items."""
         for notebook in self.request["notebooks"]:
             phase = P.exec_phase(notebook["name"])
             self.progress.write(P.start_line(phase))
@@ -71,7 +82,7 @@ class Worker:
         self.progress.write(P.FINISHED + "\n")
 
     # -- student cells ---------------------------------------------------------------------
-    def exec_cells(self, cells):
+    def exec_cells(self, cells: Iterable[Sequence[Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
         """Run each cell in a fresh namespace; a failing cell is recorded and the next one runs."""
         _block_torch_optim(self.torch, self.blocked_calls)
         os._exit = _no_exit  # an exit becomes an error of that call, not a lost worker
@@ -86,7 +97,7 @@ class Worker:
             for statement in statements:
                 try:
                     exec(compile(statement, f"<cell {index}>", "exec"), namespace)
-                except BaseException as exc:  # SystemExit and KeyboardInterrupt from cells too
+                except BaseException as exc:  # noqa: BLE001 -- SystemExit, KeyboardInterrupt from cells too
                     errors.append({"cell": index, **_describe(exc)})
         changed = [name for name, (owner, attr, original) in self.watched.items()
                    if getattr(owner, attr, None) is not original]
@@ -94,7 +105,8 @@ class Worker:
                            "functions": sorted(k for k, v in namespace.items() if callable(v))}
 
     # -- graded items ----------------------------------------------------------------------
-    def run_item(self, namespace, item):
+    def run_item(self, namespace: dict[str, Any], item: dict[str, Any]) -> None:
+        """Call the item's function on each of its cases; write the reply (.json and .npz)."""
         key = item["key"]
         with self.np.load(P.inputs_path(self.job, key), allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
@@ -122,19 +134,20 @@ class Worker:
         self.savez(arrays_path, **out)
         self.write_json(meta_path, meta)
 
-    def tensor(self, array):
+    def tensor(self, array: _Array) -> _Tensor:
+        """A fresh tensor on the worker's device with a copy of ``array``."""
         return self.from_numpy(array.copy()).to(self.device)
 
-    def hparams(self, case, arrays, prefix):
+    def hparams(self, case: dict[str, Any], arrays: dict[str, _Array], prefix: str) -> dict[str, Any]:
         """Keyword arguments of a call: JSON numbers, or arrays passed as fresh tensors."""
         kwargs = dict(case.get("kwargs", {}))
         for name in case.get("tensor_kwargs", []):
             kwargs[name] = self.tensor(arrays[P.input_key(prefix, name)])
         return kwargs
 
-    def run_steps(self, fn, case, arrays, out, prefix):
+    def run_steps(self, fn: Callable[..., Any], case: dict[str, Any], arrays: dict[str, _Array],
+                  out: dict[str, _Array], prefix: str) -> dict[str, Any]:
         """Free trajectory: theta_t, state_t = fn(theta_{t-1}, grad(theta_{t-1}), state, t)."""
-        torch = self.torch
         theta, h, c, noise = (self.tensor(arrays[P.input_key(prefix, name)])
                               for name in ("theta0", "h", "c", "noise"))
         eta = case.get("eta")
@@ -149,7 +162,7 @@ class Worker:
             try:
                 result = fn(theta, grad, state, t, **kwargs)
                 new_theta, new_state = self.unpack(result, case["state_keys"])
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 -- student code may raise anything, exit too
                 meta |= _describe(exc)
                 meta["error_step"] = t
                 break
@@ -172,7 +185,8 @@ class Worker:
                 out[P.state_key(prefix, k)] = self.np.stack(values)
         return meta
 
-    def run_calls(self, fn, case, arrays, out, prefix):
+    def run_calls(self, fn: Callable[..., Any], case: dict[str, Any], arrays: dict[str, _Array],
+                  out: dict[str, _Array], prefix: str) -> dict[str, Any]:
         """Plain functions: each call's return value as an array, plus its type."""
         meta = {"types": []}
         if case.get("symbolic"):
@@ -183,13 +197,14 @@ class Worker:
                 value = fn(**kwargs)
                 meta["types"].append(self.describe_value(value))
                 out[P.call_prefix(prefix, j)] = self.array(value)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 -- student code may raise anything, exit too
                 meta |= _describe(exc)
                 meta["error_call"] = j
                 break
         return meta
 
-    def run_symbolic(self, fn, case, out, prefix):
+    def run_symbolic(self, fn: Callable[..., Any], case: dict[str, Any], out: dict[str, _Array],
+                     prefix: str) -> dict[str, Any]:
         """Call with sympy symbols, then evaluate the returned expression at given points."""
         import sympy
         symbols = {name: sympy.Symbol(name, positive=True) for name in case["symbolic"]}
@@ -197,13 +212,14 @@ class Worker:
             expr = fn(**symbols)
             values = [float(expr.subs({symbols[k]: v for k, v in point.items()}))
                       for point in case["points"]]
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 -- student code may raise anything, exit too
             return {**_describe(exc), "error_call": 0}
         out[P.call_prefix(prefix, 0)] = self.np.asarray(values, dtype="float64")
         return {"types": ["sympy"]}
 
     # -- conversions -----------------------------------------------------------------------
-    def unpack(self, result, state_keys):
+    def unpack(self, result: Any, state_keys: Sequence[str]) -> tuple[_Tensor, dict[str, _Tensor]]:
+        """(theta, state) from what a step rule returned; TypeError when it has another form."""
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             raise TypeError(f"must return (theta, state), got {type(result).__name__}")
         new_theta, new_state = result
@@ -216,17 +232,19 @@ class Worker:
                 raise TypeError(f"state[{k!r}] must be a torch.Tensor, got {type(new_state[k]).__name__}")
         return new_theta, new_state
 
-    def same(self, a, b):
+    def same(self, a: Any, b: _Tensor) -> bool:
+        """Whether ``a`` is still a tensor equal to ``b`` (NaNs in the same places count as equal)."""
         if not isinstance(a, self.Tensor) or a.shape != b.shape or a.dtype != b.dtype:
             return False
         return bool(self.equal(a, b)) or bool(((a == b) | (self.isnan(a) & self.isnan(b))).all())
 
-    def describe_value(self, value):
+    def describe_value(self, value: Any) -> str:
+        """What the function returned, as text: tensor:<dtype>:<device>, else the type's name."""
         if isinstance(value, self.Tensor):
             return f"tensor:{value.dtype}:{value.device}"
         return type(value).__name__
 
-    def array(self, value):
+    def array(self, value: Any) -> _Array:
         """A plain numeric numpy array of ``value`` (tensor, ndarray or real number)."""
         np = self.np
         if isinstance(value, self.Tensor):
@@ -240,23 +258,24 @@ class Worker:
             return np.asarray(float(value), dtype="float64")
         return np.asarray(float(value), dtype="float64")  # sympy numbers and other reals
 
-    def write_json(self, path, data):
+    def write_json(self, path: str, data: dict[str, Any]) -> None:
+        """Write ``data`` to ``path`` as JSON."""
         with open(path, "w") as f:
             json.dump(data, f)
 
 
-def _describe(exc):
+def _describe(exc: BaseException) -> dict[str, str]:
     """{"error": the exception as the student reads it (type, message, last frames),
     "error_type": its class name, from which the grader decides flags}."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3))
     return {"error": text[-MAX_ERROR_CHARS:], "error_type": type(exc).__name__}
 
 
-def _no_exit(code=0):
+def _no_exit(code: int = 0) -> NoReturn:
     raise SystemExit(f"os._exit({code}) was called")
 
 
-def _watched(np, torch):
+def _watched(np: ModuleType, torch: ModuleType) -> dict[str, tuple[ModuleType, str, Callable[..., Any]]]:
     """Functions that test code relies on; the worker reports which ones a cell replaced."""
     import numpy.testing
     pairs = [(torch, "allclose"), (torch, "equal"), (torch, "isclose"), (torch.testing, "assert_close"),
@@ -266,7 +285,7 @@ def _watched(np, torch):
             for owner, attr in pairs}
 
 
-def _block_torch_optim(torch, log):
+def _block_torch_optim(torch: ModuleType, log: list[str]) -> None:
     """Replace torch.optim's optimizers and their functional forms with stubs that raise.
 
     ``Optimizer`` itself stays: subclassing it to implement a rule by hand is fine.
@@ -276,8 +295,8 @@ def _block_torch_optim(torch, log):
         return
     base = optim.Optimizer
 
-    def stub(name):
-        def blocked(*args, **kwargs):
+    def stub(name: str) -> Callable[..., NoReturn]:
+        def blocked(*args: object, **kwargs: object) -> NoReturn:
             log.append(name)
             raise RuntimeError(f"{name} is disabled while grading: implement the update rule "
                                "yourself instead of calling torch.optim")

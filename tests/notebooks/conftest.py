@@ -7,7 +7,6 @@ import pytest
 from nbclient import NotebookClient
 
 from autograder import nbmeta
-
 from course_config import CONFIG, ROOT
 
 SOLUTIONS = ROOT / "solutions" / CONFIG.assignment

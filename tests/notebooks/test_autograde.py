@@ -3,6 +3,7 @@ marks on every autograded item; the untouched student notebooks get none."""
 import pytest
 
 from autograder.authoring.regenerate import autograde, generate, submit_solutions
+from autograder.reports import ItemId, items_of
 from course_config import CONFIG
 
 from .conftest import NOTEBOOKS, SOLUTIONS
@@ -22,8 +23,7 @@ def course(tmp_path_factory):
 
 
 def expected_items(stem):
-    return {f"test_{k.partition(':')[2]}": pts for k, pts in CONFIG.points.items()
-            if k.partition(":")[0] == stem}
+    return {ItemId(stem, fn).grade_id: pts for fn, pts in items_of(CONFIG.points, stem).items()}
 
 
 @pytest.mark.slow

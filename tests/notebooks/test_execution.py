@@ -1,16 +1,15 @@
-"""Notebooks run in real kernels: solutions pass their own tests within the time budget;
-student versions fail only with NotImplementedError, and every graded test cell fails."""
+"""Notebooks run in real kernels: solutions pass their own tests; student versions fail only
+with NotImplementedError, and every graded test cell fails. (Their run time is measured by
+``make bench-notebooks``, not asserted here: it depends on the machine's load.)"""
 import pytest
 
 from .conftest import NOTEBOOKS, errors, execute, meta, release_path, solution_path, stderr
-
-TIME_BUDGET_S = 60  # per solution notebook, on 2 CPU cores
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", NOTEBOOKS)
 def test_solution_notebook_runs_and_passes_its_tests(stem):
-    nb, seconds = execute(solution_path(stem))
+    nb, _ = execute(solution_path(stem))
     failures = [(i, e.ename, e.evalue) for i, c in enumerate(nb.cells) for e in errors(c)]
     assert not failures, f"{stem}: cells failed: {failures}"
     noisy = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade") and c.cell_type == "code"
@@ -19,7 +18,6 @@ def test_solution_notebook_runs_and_passes_its_tests(stem):
     valued = [meta(c)["grade_id"] for c in nb.cells if meta(c).get("grade") and c.cell_type == "code"
               and any(o.output_type == "execute_result" for o in c.outputs)]
     assert not valued, f"{stem}: test cells end in an expression: {valued}"
-    assert seconds <= TIME_BUDGET_S, f"{stem}: took {seconds:.1f} s (budget {TIME_BUDGET_S} s)"
 
 
 @pytest.mark.slow

@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import nbformat
@@ -14,7 +13,8 @@ def test_heatmap_demo_runs_top_to_bottom(monkeypatch):
     monkeypatch.setenv("DEMO_QUICK", "1")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     nb = nbformat.read(DEMO, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(DEMO.parent)}}).execute()
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(DEMO.parent)}}).execute()
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if "image/png" in o.get("data", {})]

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from autograder import authoring as A
-from autograder.reference.checks import check_function, check_rule
 from autograder.reference import RULES
+from autograder.reference.checks import check_function, check_rule
 
 NB = "01_sgd_weight_decay"
 ITEMS = ["l2_to_decay", "sgd_l2_momentum_step", "sgdw_momentum_step", "sgdw_equivalent_l2"]

@@ -3,8 +3,8 @@ import nbformat
 import pytest
 
 from autograder import authoring, nbmeta
-from autograder.nbgrader_glue import preprocessors
 from autograder.course import Course
+from autograder.nbgrader_glue import preprocessors
 from autograder.reports import ItemId
 from course_config import CONFIG, ROOT
 

@@ -188,7 +188,7 @@ def test_grid_call_equals_separate_calls(name, dtype, device):
     batched = run_reference(rule, grid_hp, theta0, grad_fn, steps=40)
     for i in range(g):
         alone = run_reference(rule, {k: v[i] for k, v in hp.items()}, theta0[i],
-                              lambda th, t: grad_fn_slice(grad_fn, theta0, i, th, t), steps=40)
+                              lambda th, t, i=i: grad_fn_slice(grad_fn, theta0, i, th, t), steps=40)
         # float32: a Python-float hyperparameter is rounded once, a float32 tensor one earlier
         tol = dict(rtol=1e-5, atol=1e-6) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-15)
         torch.testing.assert_close(batched[:, i], alone, **tol)

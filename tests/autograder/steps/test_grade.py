@@ -1,6 +1,5 @@
 """`grade`: nbgrader autograde in the sandboxed kernel + the trusted verdict, end to end."""
 import json
-import shutil
 
 import nbformat
 import pytest
@@ -8,8 +7,16 @@ import pytest
 from autograder.isolation import sandbox
 from autograder.nbgrader_glue import preprocessors
 from autograder.steps import collect, export, grade, release
-from tests.autograder.pipeline_course import CHEAT, CORRECT, EXPERIMENT, ITEM, NOTEBOOK, WRONG, \
-    make_course, submission
+from tests.autograder.pipeline_course import (
+    CHEAT,
+    CORRECT,
+    EXPERIMENT,
+    ITEM,
+    NOTEBOOK,
+    WRONG,
+    make_course,
+    submission,
+)
 
 pytestmark = pytest.mark.slow
 

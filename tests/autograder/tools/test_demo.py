@@ -27,6 +27,7 @@ def test_synthetic_class_is_collected_as_canvas_files(tmp_path):
 @pytest.mark.slow
 def test_demo_grades_a_correct_and_a_cheating_submission(tmp_path, capsys):
     import dataclasses
+
     import course_config
     from autograder.course import Course
     course = Course(dataclasses.replace(course_config.load(), state_dir=str(tmp_path)))

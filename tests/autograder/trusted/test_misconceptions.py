@@ -10,10 +10,10 @@ import json
 import numpy as np
 import pytest
 
-from autograder.trusted import compare, items, misconceptions, protocol, runner, scoring, worker
-from course_config import CONFIG
 from autograder.tools import submissions as corpus
+from autograder.trusted import compare, items, misconceptions, protocol, runner, scoring, worker
 from autograder.trusted import pipeline as verdict
+from course_config import CONFIG
 
 pytestmark = pytest.mark.filterwarnings("ignore::autograder.isolation.sandbox.SandboxWarning")
 FAST = dataclasses.replace(CONFIG, cell_timeout_s=5, memory_cap_mb=2048)
