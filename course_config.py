@@ -48,8 +48,14 @@ class CourseConfig:
         "float32": (1e-4, 1e-6), "float64": (1e-9, 1e-12)})
     # Seconds one notebook cell may run while grading before the kernel is stopped.
     cell_timeout_s: int = 60
-    # Address-space cap for one submission's processes, in MiB.
+    # Memory cap for one submission, in MiB: each process (address space) and, where cgroups
+    # can be used, the whole process tree together.
     memory_cap_mb: int = 3072
+    # Wall-clock budget of one submission's trusted run, in seconds: items still to grade
+    # after it get 0 with the "timeout" flag.
+    submission_budget_s: int = 300
+    # Size of each writable scratch folder of a sandboxed run (its working folder, /tmp), MiB.
+    disk_cap_mb: int = 256
     # Parallel grading workers; 0 means one per CPU core.
     workers: int = 0
     # The instructor's working state (submissions, gradebook, feedback, exports): never committed.
@@ -79,7 +85,7 @@ def _check(cfg: CourseConfig) -> CourseConfig:
     """Raise ConfigError for the first invalid field, naming the key and what is allowed."""
     if cfg.device not in DEVICE_POLICIES:
         raise ConfigError(f"course_config: device must be one of {DEVICE_POLICIES}, got {cfg.device!r}")
-    for key in ("cell_timeout_s", "memory_cap_mb"):
+    for key in ("cell_timeout_s", "memory_cap_mb", "submission_budget_s", "disk_cap_mb"):
         if getattr(cfg, key) <= 0:
             raise ConfigError(f"course_config: {key} must be a positive integer, got {getattr(cfg, key)!r}")
     if cfg.workers < 0:

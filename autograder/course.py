@@ -89,17 +89,21 @@ class Course:
             return []
         return sorted(p.name for p in base.iterdir() if (p / self.assignment).is_dir())
 
-    def nbgrader_config(self, sandbox: bool = True, run_experiments: bool = False) -> Config:
+    def nbgrader_config(self, sandbox: bool = True, run_experiments: bool = False,
+                        sockets: Path | None = None) -> Config:
         return nbconfig.build(self.cfg, Path(self.root), release_root=self.release_root,
-                              sandbox=sandbox, run_experiments=run_experiments)
+                              sandbox=sandbox, run_experiments=run_experiments, sockets=sockets)
 
-    def api(self, sandbox: bool = True, run_experiments: bool = False) -> NbGraderAPI:
+    def api(self, sandbox: bool = True, run_experiments: bool = False,
+            sockets: Path | None = None) -> NbGraderAPI:
+        """nbgrader's API for this course; ``sockets``: a folder of the caller's own where the
+        sandboxed kernels' ZMQ sockets go (they then get no network)."""
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
         process.prepare()
         self.state.mkdir(parents=True, exist_ok=True)
-        config = self.nbgrader_config(sandbox, run_experiments)
+        config = self.nbgrader_config(sandbox, run_experiments, sockets)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
     def gradebook(self) -> Gradebook:

@@ -21,8 +21,9 @@ from typing import Any, NamedTuple
 from course_config import split_item
 
 # Every flag a submission can carry, in the order reports and tables list them.
-FLAGS = ("tamper_suspected", "timeout", "crashed", "memory", "output_too_large", "unreadable",
-         "malformed", "missing_notebook", "in_kernel_disagrees")
+FLAGS = ("tamper_suspected", "forbidden_call", "copied_library_code", "timeout", "crashed",
+         "memory", "output_too_large", "unreadable", "malformed", "missing_notebook",
+         "in_kernel_disagrees")
 TEST_PREFIX = "test_"
 
 # How an item's score was decided.

@@ -38,8 +38,8 @@ def test_student_visible_code_never_imports_the_grader(folder):
 
 def test_code_inside_the_sandbox_imports_only_what_it_is_given():
     assert outside(ROOT / "autograder/trusted/protocol.py", STDLIB) == []
-    # the worker: numpy and torch (sympy for symbolic cases); never the grader or the course
-    assert outside(ROOT / "autograder/trusted/worker.py", STDLIB | {"numpy", "torch", "sympy"}) == []
+    # the executor: numpy and torch (sympy for symbolic cases); never the grader or the course
+    assert outside(ROOT / "autograder/trusted/executor.py", STDLIB | {"numpy", "torch", "sympy"}) == []
     # the in-kernel hidden tests see autograder/reference only (and the student-visible code)
     for path in files("autograder/reference"):
         assert outside(path, STDLIB | {"torch", "numpy", "course_config", "autograder.reference"}) \

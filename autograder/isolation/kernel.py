@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
 import warnings
 from collections.abc import Sequence
@@ -41,13 +43,15 @@ def hidden_test_paths() -> list[str]:
     return [str(base / name) for name in HIDDEN_TEST_MODULES if (base / name).exists()]
 
 
-def install(jupyter_path: Path, memory_mb: int, readable: Sequence[Path | str]) -> Path:
+def install(jupyter_path: Path, memory_mb: int, readable: Sequence[Path | str],
+            disk_mb: int = 256) -> Path:
     """Write the sandboxed kernelspec under ``jupyter_path``; returns its directory.
 
     readable: what the kernel may read besides Python and the system (the student-visible
     code); the hidden tests' modules are added.
     """
-    argv = [sys.executable, "-m", "autograder.isolation.kernel", "--memory-mb", str(memory_mb)]
+    argv = [sys.executable, "-m", "autograder.isolation.kernel", "--memory-mb", str(memory_mb),
+            "--disk-mb", str(disk_mb)]
     for path in [*map(str, readable), *hidden_test_paths()]:
         argv += ["--readable", path]
     argv += ["--", sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
@@ -55,24 +59,9 @@ def install(jupyter_path: Path, memory_mb: int, readable: Sequence[Path | str]) 
     spec_dir = Path(jupyter_path) / "kernels" / SANDBOX_KERNEL
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {"argv": argv, "display_name": "Python 3 (grading sandbox)", "language": "python",
-            "interrupt_mode": "signal", "metadata": {"isolation": sandbox.isolation()}}
+            "interrupt_mode": "message", "metadata": {"isolation": sandbox.isolation()}}
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1))
     return spec_dir
-
-
-def sandboxed_argv(cmd: list[str], readable: Sequence[str], connection_file: str
-                   ) -> tuple[list[str], int | None]:
-    """(argv, uid) running the kernel command inside bubblewrap as an unused uid (when root)."""
-    uid = sandbox.pick_uid() if os.geteuid() == 0 else None
-    cwd = os.getcwd()
-    if uid is not None:  # the kernel must read its connection file and write its own folder
-        os.chown(connection_file, uid, uid)
-        sandbox.chown_tree(cwd, uid)
-    keep = [f"{k}={os.environ[k]}" for k in KEEP_ENV if k in os.environ]
-    inner = ["/usr/bin/env", *keep, *cmd] if keep else list(cmd)
-    argv = sandbox.wrap_argv(inner, writable=[cwd], readable=[*readable, connection_file],
-                             network=True, uid=uid, home=cwd)
-    return argv, uid
 
 
 def quiet() -> None:
@@ -82,10 +71,53 @@ def quiet() -> None:
     os.dup2(devnull, 2)
 
 
+def connection(path: str) -> tuple[bool, list[str]]:
+    """(whether the kernel needs the network, the folders it must write its sockets to) from
+    its connection file: ZMQ over ``ipc`` needs only a folder, over ``tcp`` the loopback."""
+    try:
+        info = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return True, []
+    if info.get("transport") == "ipc" and info.get("ip"):
+        return False, [str(Path(info["ip"]).parent)]
+    return True, []
+
+
+def run_sandboxed(cmd: list[str], readable: Sequence[str], connection_file: str,
+                  lim: limits.Limits) -> int:
+    """Run the kernel in bubblewrap and wait for it; returns its exit code.
+
+    The kernel's working folder (nbgrader's autograded copy of the submission) is replaced
+    inside the sandbox by an empty, size-capped tmpfs at the same path: what the kernel writes
+    never reaches a folder the grader later reads, copies or sets permissions on. With the
+    ``ipc`` transport the kernel has no network at all, only its socket folder.
+    """
+    cwd = os.getcwd()
+    network, socket_dirs = connection(connection_file)
+    # The kernel runs as an unused uid and must read its connection file; only this sandbox can
+    # reach it (the runtime folder above it is the grader's own).
+    os.chmod(connection_file, 0o644)
+    keep = [f"{k}={os.environ[k]}" for k in KEEP_ENV if k in os.environ]
+    inner = ["/usr/bin/env", *keep, *cmd] if keep else list(cmd)
+    launch = sandbox.prepare(inner, cwd=Path(cwd), limits=lim, writable=socket_dirs,
+                             readable=[*readable, connection_file], scratch=[cwd], mode="bwrap",
+                             network=network)
+    quiet()
+    proc = subprocess.Popen(launch.cmd, cwd="/", preexec_fn=launch.preexec)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda number, _frame: proc.send_signal(number))
+    try:
+        return proc.wait()
+    finally:
+        if launch.cap is not None:
+            launch.cap.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m autograder.isolation.kernel",
                                      description="Start a Jupyter kernel inside the grading sandbox.")
     parser.add_argument("--memory-mb", type=int, required=True)
+    parser.add_argument("--disk-mb", type=int, default=256)
     parser.add_argument("--readable", action="append", default=[])
     parser.add_argument("cmd", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
@@ -93,15 +125,13 @@ def main(argv: list[str] | None = None) -> None:
     if "-f" not in cmd[:-1]:
         parser.error("give the kernel command after '--', with '-f CONNECTION_FILE'")
     connection_file = cmd[cmd.index("-f") + 1]
+    lim = limits.kernel_limits(args.memory_mb, args.disk_mb)
     if sandbox.isolation() == "bwrap":
-        full, _ = sandboxed_argv(cmd, args.readable, connection_file)
-        limits.apply(limits.kernel_limits(args.memory_mb))
-        quiet()
-        os.execv(full[0], full)
+        sys.exit(run_sandboxed(cmd, args.readable, connection_file, lim))
     warnings.warn("grading sandbox: bubblewrap is not available, so the kernel runs with "
                   "resource limits only and can read the instructor's files "
                   "(apt-get install -y bubblewrap)", sandbox.SandboxWarning, stacklevel=2)
-    limits.apply(limits.kernel_limits(args.memory_mb))
+    limits.apply(lim)
     env = sandbox.env(os.getcwd()) | {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
     quiet()

@@ -16,12 +16,15 @@ class Limits:
     nofile: int = 256          # open file descriptors
     output_bytes: int = 1 << 20  # stdout/stderr kept per stream; the rest is counted, not kept
     cpu_limited: bool = True   # RLIMIT_CPU = wall_s + 5 (off for kernels: they idle between cells)
+    tree_memory_mb: int = 0    # memory of the whole process tree (cgroup); 0: memory_mb
+    disk_mb: int = 64          # size of each scratch tmpfs (the writable working folders, /tmp)
 
 
 # A Jupyter kernel runs many cells and its own threads (ZMQ, heartbeat): more processes and file
 # descriptors than one grading worker, and no CPU-time cap (nbgrader's cell timeout applies).
-def kernel_limits(memory_mb: int) -> Limits:
-    return Limits(memory_mb=memory_mb, nproc=256, nofile=1024, cpu_limited=False)
+def kernel_limits(memory_mb: int, disk_mb: int = 64) -> Limits:
+    return Limits(memory_mb=memory_mb, nproc=256, nofile=1024, cpu_limited=False,
+                  disk_mb=disk_mb)
 
 
 def apply(limits: Limits, nproc: bool = True) -> None:

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import IO
 
 from autograder.isolation.limits import Limits, apply
+from autograder.isolation.treecap import TreeCap
 
 # System paths shown read-only inside bubblewrap (those that exist on this machine).
 SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache",
@@ -65,6 +66,7 @@ class RunResult:
     output_truncated: bool = False
     isolation: str = ""
     warnings: list[str] = field(default_factory=list)
+    memory_killed: bool = False    # the tree hit its cgroup memory cap and the kernel killed it
 
     @property
     def signal(self) -> int:
@@ -134,11 +136,14 @@ def gpu_devices() -> list[str]:
 
 def wrap_argv(argv: Sequence[str], *, writable: Sequence[str | Path] = (),
               readable: Sequence[str | Path] = (), network: bool = False, uid: int | None = None,
-              home: str | Path | None = None, devices: bool = False) -> list[str]:
+              home: str | Path | None = None, devices: bool = False,
+              scratch: Sequence[str | Path] = (), scratch_mb: int = 64) -> list[str]:
     """``argv`` wrapped in bubblewrap with the course's view (see the module docstring).
 
     writable: paths bound read-write at their own location; readable: extra read-only paths.
     devices: also show the GPU device nodes (a worker asked to run on CUDA).
+    scratch: paths that get a fresh tmpfs of ``scratch_mb`` MiB each (like /tmp): what the
+    command writes there stays in the sandbox, capped, and vanishes with it.
     uid: run the command as this uid (the caller must be root; made writable paths must be
     owned by it); None keeps the caller's uid. Raises RuntimeError without bubblewrap.
     """
@@ -160,7 +165,10 @@ def wrap_argv(argv: Sequence[str], *, writable: Sequence[str | Path] = (),
             args += ["--symlink", os.readlink(path), path]
         elif os.path.exists(path):
             args += ["--ro-bind", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm", "--tmpfs", "/tmp"]
+    size = str(scratch_mb << 20)
+    # Scratch space: fresh tmpfs mounts, size-capped, writable by the sandbox uid (sticky).
+    tmpfs = ["--perms", "1777", "--size", size, "--tmpfs"]
+    args += ["--proc", "/proc", "--dev", "/dev", *tmpfs, "/dev/shm", *tmpfs, "/tmp"]
     for node in gpu_devices() if devices else []:
         args += ["--dev-bind", node, node]
     seen = {"/tmp", "/dev/shm"}
@@ -168,6 +176,8 @@ def wrap_argv(argv: Sequence[str], *, writable: Sequence[str | Path] = (),
         args += _dirs_then_binds(path, "--ro-bind", seen)
     for path in map(str, writable):
         args += _dirs_then_binds(path, "--bind", seen)
+    for path in map(str, scratch):
+        args += _dirs_then_binds(path, "--tmpfs", seen)[:-3] + [*tmpfs, path]
     if uid is not None:
         args += ["--", "/usr/bin/setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
     else:
@@ -192,10 +202,6 @@ def _drop(uid: int) -> None:
     os.setuid(uid)
 
 
-def _limit_preexec(limits: Limits, nproc_on: bool) -> Callable[[], None]:
-    return functools.partial(apply, limits, nproc=nproc_on)
-
-
 def _drain(stream: IO[bytes], limit: int, sink: list) -> None:
     """Read a pipe to its end, keeping the first ``limit`` bytes and counting the rest."""
     kept, total = bytearray(), 0
@@ -206,62 +212,172 @@ def _drain(stream: IO[bytes], limit: int, sink: list) -> None:
     sink.extend([bytes(kept), total])
 
 
-def run(argv: Sequence[str], *, cwd: str | Path, limits: Limits = Limits(),
-        writable: Sequence[str | Path] = (), readable: Sequence[str | Path] = (),
-        watch: Callable[[], str | None] | None = None, mode: str = "auto",
-        devices: bool = False) -> RunResult:
-    """Run ``argv`` sandboxed in ``cwd`` (which becomes writable); never raises for what it does.
+@dataclass
+class Launch:
+    """A command ready to start in the sandbox: argv, environment, preexec and the tree cap."""
 
-    watch: optional callable polled every 0.1 s; a non-empty string it returns kills the run
-    and becomes ``killed_reason`` (the grader uses it for per-item deadlines).
-    mode: "auto" (bwrap when available), "bwrap" or "rlimits".
-    """
-    cwd = Path(cwd)
+    cmd: list[str]
+    env: dict[str, str] | None
+    preexec: Callable[[], None]
+    mode: str
+    notes: list[str]
+    cap: TreeCap | None
+
+
+def prepare(argv: Sequence[str], *, cwd: Path, limits: Limits, writable: Sequence[str | Path] = (),
+            readable: Sequence[str | Path] = (), scratch: Sequence[str | Path] = (),
+            mode: str = "auto", devices: bool = False, network: bool = False) -> Launch:
+    """Everything needed to start ``argv`` sandboxed (see ``run``); creates the tree cap."""
     mode = isolation() if mode == "auto" else mode
-    notes = []
+    notes: list[str] = []
     uid = pick_uid() if os.geteuid() == 0 else None
+    cap = TreeCap.create(limits.tree_memory_mb or limits.memory_mb, limits.nproc)
+    if cap is None:
+        notes.append("no writable cgroup: memory is capped per process, not for the whole "
+                     "process tree (run the grader as root on a machine with cgroups)")
     if mode == "bwrap":
+        owned = [p for p in (cwd, *writable) if Path(p).exists() and not _is_scratch(p, scratch)]
         if uid is not None:
-            chown_tree(cwd, uid)
-        cmd = wrap_argv(argv, writable=[str(cwd), *map(str, writable)], readable=readable,
-                        uid=uid, home=cwd, devices=devices)
-        preexec, run_env = _limit_preexec(limits, nproc_on=uid is not None), None
+            for path in owned:
+                chown_tree(path, uid)
+        rw = [str(p) for p in (cwd, *writable) if not _is_scratch(p, scratch)]
+        cmd = wrap_argv(argv, writable=rw, readable=readable, uid=uid, home=cwd, devices=devices,
+                        scratch=scratch, scratch_mb=limits.disk_mb, network=network)
+        nproc_on, drop, run_env = uid is not None, None, None
     else:
         notes.append("bubblewrap unavailable: student code runs with resource limits only and "
-                      "can read world-readable files (apt-get install -y bubblewrap)")
+                     "can read world-readable files (apt-get install -y bubblewrap)")
         if uid is not None and not _python_readable_by(uid):
             notes.append("running as root: the interpreter is not readable by an unprivileged "
                          "uid, so student code runs as root")
             uid = None
+        for path in scratch:
+            Path(path).mkdir(parents=True, exist_ok=True)
         if uid is not None:
-            chown_tree(cwd, uid)
-        limit = _limit_preexec(limits, nproc_on=uid is not None)
+            for path in (cwd, *writable, *scratch):
+                chown_tree(path, uid)
+        cmd, run_env, nproc_on, drop = list(argv), env(cwd), uid is not None, uid
 
-        def preexec() -> None:
-            limit()
-            if uid is not None:
-                _drop(uid)
-        cmd, run_env = list(argv), env(cwd)
+    def preexec() -> None:
+        if cap is not None:
+            cap.join()
+        apply(limits, nproc=nproc_on)
+        if drop is not None:
+            _drop(drop)
     for note in notes:
-        warnings.warn(note, SandboxWarning, stacklevel=2)
-    return _supervise(cmd, cwd, limits, preexec, run_env, watch, mode, notes)
+        warnings.warn(note, SandboxWarning, stacklevel=3)
+    return Launch(cmd, run_env, preexec, mode, notes, cap)
+
+
+def _is_scratch(path: str | Path, scratch: Sequence[str | Path]) -> bool:
+    return any(Path(path) == Path(s) for s in scratch)
+
+
+def run(argv: Sequence[str], *, cwd: str | Path, limits: Limits = Limits(),
+        writable: Sequence[str | Path] = (), readable: Sequence[str | Path] = (),
+        scratch: Sequence[str | Path] = (), watch: Callable[[], str | None] | None = None,
+        mode: str = "auto", devices: bool = False) -> RunResult:
+    """Run ``argv`` sandboxed in ``cwd`` (which becomes writable); never raises for what it does.
+
+    scratch: paths where the sandbox gets a fresh, size-capped tmpfs (``limits.disk_mb``)
+    instead of the host folder (with bubblewrap; without it, the folders themselves).
+    watch: optional callable polled every 0.05 s; a non-empty string it returns kills the run
+    and becomes ``killed_reason``.
+    mode: "auto" (bwrap when available), "bwrap" or "rlimits".
+    """
+    cwd = Path(cwd)
+    launch = prepare(argv, cwd=cwd, limits=limits, writable=writable, readable=readable,
+                     scratch=scratch, mode=mode, devices=devices)
+    try:
+        return _supervise(launch, cwd, limits, watch)
+    finally:
+        if launch.cap is not None:
+            launch.cap.close()
+
+
+class Process:
+    """A sandboxed process the caller talks to over its stdin/stdout (``spawn``)."""
+
+    def __init__(self, launch: Launch, cwd: Path, limits: Limits) -> None:
+        self.launch, self.limits, self.start = launch, limits, time.monotonic()
+        self.proc = subprocess.Popen(launch.cmd, cwd=cwd, env=launch.env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     start_new_session=True, preexec_fn=launch.preexec)
+        self._err: list = []
+        self._reader = threading.Thread(target=_drain, daemon=True,
+                                        args=(self.proc.stderr, limits.output_bytes, self._err))
+        self._reader.start()
+        self.reason = ""
+
+    @property
+    def stdin(self) -> int:
+        return self.proc.stdin.fileno()
+
+    @property
+    def stdout(self) -> int:
+        return self.proc.stdout.fileno()
+
+    def kill(self, reason: str = "") -> None:
+        self.reason = self.reason or reason
+        _kill_group(self.proc)
+
+    def finish(self) -> RunResult:
+        """Wait for the process (killing it when it does not end), free its cgroup."""
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _kill_group(self.proc)
+            self.proc.wait()
+        self._reader.join(timeout=10)
+        err = self._err or [b"", 0]
+        memory = self.launch.cap.oom_killed() if self.launch.cap is not None else False
+        if self.launch.cap is not None:
+            self.launch.cap.close()
+        return RunResult(self.proc.returncode, b"", err[0], time.monotonic() - self.start,
+                         timed_out=bool(self.reason), killed_reason=self.reason,
+                         output_bytes=err[1], output_truncated=err[1] > len(err[0]),
+                         isolation=self.launch.mode, warnings=self.launch.notes,
+                         memory_killed=memory)
+
+
+def spawn(argv: Sequence[str], *, cwd: str | Path, limits: Limits = Limits(),
+          writable: Sequence[str | Path] = (), readable: Sequence[str | Path] = (),
+          scratch: Sequence[str | Path] = (), mode: str = "auto", devices: bool = False) -> Process:
+    """Start ``argv`` sandboxed like ``run`` and return it running, stdin and stdout piped to the
+    caller (stderr is drained and capped); the caller ends it with ``finish``."""
+    launch = prepare(argv, cwd=Path(cwd), limits=limits, writable=writable, readable=readable,
+                     scratch=scratch, mode=mode, devices=devices)
+    return Process(launch, Path(cwd), limits)
+
+
+def remove_tree(path: str | Path) -> None:
+    """Remove a folder a sandbox may have filled with anything (very deep trees, links):
+    ``rm`` walks it iteratively, stays on its file system and never follows a link."""
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def chown_tree(path: str | Path, uid: int) -> None:
     """Give ``path`` and everything under it to ``uid`` (the sandboxed process writes there)."""
+    os.lchown(path, uid, uid)
     for root, dirs, files in os.walk(path):
         for name in [root, *[os.path.join(root, n) for n in dirs + files]]:
             os.lchown(name, uid, uid)
 
 
-def _supervise(cmd: list[str], cwd: Path, limits: Limits, preexec: Callable[[], None],
-               run_env: dict[str, str] | None, watch: Callable[[], str | None] | None, mode: str,
-               notes: list[str]) -> RunResult:
+def _supervise(launch: Launch, cwd: Path, limits: Limits,
+               watch: Callable[[], str | None] | None) -> RunResult:
     start = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=run_env, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(launch.cmd, cwd=cwd, env=launch.env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=preexec)
-    out, err = [], []
+                            start_new_session=True, preexec_fn=launch.preexec)
+    out: list = []
+    err: list = []
     readers = [threading.Thread(target=_drain, args=(s, limits.output_bytes, sink), daemon=True)
                for s, sink in ((proc.stdout, out), (proc.stderr, err))]
     for reader in readers:
@@ -282,10 +398,11 @@ def _supervise(cmd: list[str], cwd: Path, limits: Limits, preexec: Callable[[], 
     out = out or [b"", 0]
     err = err or [b"", 0]
     total = out[1] + err[1]
+    memory = launch.cap.oom_killed() if launch.cap is not None else False
     return RunResult(proc.returncode, out[0], err[0], time.monotonic() - start,
                      timed_out=bool(reason), killed_reason=reason, output_bytes=total,
-                     output_truncated=total > len(out[0]) + len(err[0]), isolation=mode,
-                     warnings=notes)
+                     output_truncated=total > len(out[0]) + len(err[0]), isolation=launch.mode,
+                     warnings=launch.notes, memory_killed=memory)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

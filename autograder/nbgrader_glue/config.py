@@ -15,18 +15,23 @@ from course_config import CourseConfig
 
 CODE_STUB = 'raise NotImplementedError("Replace this line with your code.")'
 PREPROCESSORS = "autograder.nbgrader_glue.preprocessors"
+# Feedback shows only what the student wrote or saw and the grader's own words
+# (preprocessors.py says why each step is there).
 FEEDBACK_STEPS = ["nbgrader.preprocessors.GetGrades", f"{PREPROCESSORS}.HideHiddenTests",
+                  f"{PREPROCESSORS}.HideInstructorText", f"{PREPROCESSORS}.SubmittedOutputs",
                   f"{PREPROCESSORS}.TrustedVerdicts",
                   "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
 
 
 def build(cfg: CourseConfig, root: Path, *, release_root: Path | None = None,
-          sandbox: bool = True, run_experiments: bool = False) -> Config:
+          sandbox: bool = True, run_experiments: bool = False, sockets: Path | None = None) -> Config:
     """nbgrader's settings for the course rooted at ``root``.
 
     sandbox: autograde kernels start inside the grading sandbox (the kernelspec must be
     installed and on JUPYTER_PATH: ``autograder.isolation.kernel.install``).
     run_experiments: False skips the experiment cells while autograding (``SkipExperiments``).
+    sockets: kernels talk to nbgrader over ZMQ ``ipc`` sockets in this folder instead of
+    loopback TCP, so the sandboxed kernel gets no network (a short path: sockets are files).
     """
     state = Path(cfg.state_dir)
     c = Config()
@@ -46,14 +51,20 @@ def build(cfg: CourseConfig, root: Path, *, release_root: Path | None = None,
     c.ClearSolutions.code_stub = {"python": CODE_STUB}
     if sandbox:
         c.Execute.kernel_name = SANDBOX_KERNEL
+    if sockets is not None:
+        c.KernelManager.transport = "ipc"
+        c.KernelManager.ip = str(Path(sockets) / "kernel")
     if not run_experiments:
         from nbgrader.converters import Autograde
         c.Autograde.autograde_preprocessors = with_skip_experiments(
             Autograde.class_traits()["autograde_preprocessors"].default())
-    # Feedback keeps the hidden tests hidden (nbgrader's default shows them) and shows the
-    # trusted verdicts.
+    # Feedback keeps hidden tests, mark schemes and model answers hidden (nbgrader's default
+    # shows them), shows the outputs the student submitted (not the graded run's) and the trusted
+    # verdicts; HTML in the outputs (the student's) is sanitized.
     c.GenerateFeedback.preprocessors = list(FEEDBACK_STEPS)
+    c.SubmittedOutputs.submitted_dir = str(state / "submitted")
     c.TrustedVerdicts.reports_dir = str(reports_dir(cfg))
+    c.HTMLExporter.sanitize_html = True
     c.NbGraderAPI.log_level = logging.WARNING
     return c
 

@@ -16,6 +16,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import tempfile
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -27,7 +28,7 @@ from nbgrader.api import MissingEntry
 
 from autograder import reports
 from autograder.course import Course
-from autograder.isolation import kernel
+from autograder.isolation import kernel, sandbox
 from autograder.nbgrader_glue import process
 from autograder.reports import AWAITING, MANUAL, ItemId, ItemResult, Report, Verdict
 from course_config import CourseConfig
@@ -115,14 +116,18 @@ def autograde(course: Course, student: str, attempts: int = 3, run_experiments: 
     """nbgrader autograde of one submission in the sandboxed kernel; returns nbgrader's result.
 
     Experiment cells (no points) are skipped unless ``run_experiments``."""
-    api = course.api(sandbox=True, run_experiments=run_experiments)
-    for attempt in range(attempts):
-        result = api.autograde(course.assignment, student, force=True, create=True)
-        text = (result.get("log") or "") + (result.get("error") or "")
-        if result.get("success") or "database is locked" not in text:
-            return result
-        time.sleep(1 + attempt)  # another job held the SQLite gradebook: try again
-    return result
+    sockets = Path(tempfile.mkdtemp(prefix="wdk-"))  # short: a socket path has ~100 characters
+    try:
+        api = course.api(sandbox=True, run_experiments=run_experiments, sockets=sockets)
+        for attempt in range(attempts):
+            result = api.autograde(course.assignment, student, force=True, create=True)
+            text = (result.get("log") or "") + (result.get("error") or "")
+            if result.get("success") or "database is locked" not in text:
+                return result
+            time.sleep(1 + attempt)  # another job held the SQLite gradebook: try again
+        return result
+    finally:
+        sandbox.remove_tree(sockets)
 
 
 def in_kernel_outcomes(course: Course, student: str, notebook: str) -> dict[str, bool]:
@@ -187,12 +192,15 @@ def grade_one(course: Course, student: str, run_experiments: bool = False) -> Re
     nbgrader_s = time.time() - started
     verdict = trusted(course, student)
     log = (result.get("log") or "") + (result.get("error") or "")
-    for name, sign in LOG_SIGNS.items():
-        if sign in log:
-            verdict.flag(name, f"nbgrader's in-kernel run: {sign}")
+    # The in-kernel run decides no points: a cell timeout there is the student's timeout, but a
+    # dead kernel is only a note -- the trusted verdict says whether anything was lost.
+    stopped = {name for name, sign in LOG_SIGNS.items() if sign in log}
     for notebook in course.cfg.notebooks:
-        for name in in_kernel_outcomes(course, student, notebook):
-            verdict.flag(name, f"{notebook}: the in-kernel run stopped ({name})")
+        stopped |= set(in_kernel_outcomes(course, student, notebook))
+    if "timeout" in stopped:
+        verdict.flag("timeout", "the notebook's own run: a cell ran past the cell time limit")
+    if "crashed" in stopped:
+        notes.append("the notebook's own run: the kernel died (the trusted verdict is unaffected)")
     in_kernel, (score, max_score), manual = record(course, student, verdict.items)
     notes += verdict.reasons + verdict.messages + reconcile(verdict, in_kernel)
     report = Report(student=student, assignment=course.assignment, score=score,
@@ -257,7 +265,8 @@ def grade(course: Course, students: list[str] | None = None, jobs: int | None = 
         raise ValueError(f"grade: --student {unknown} has no collected submission; "
                          f"collected: {everyone}")
     trusted_device(course.cfg)  # device "cuda" without a GPU: a clear error before grading
-    kernel.install(course.jupyter_path, course.cfg.memory_cap_mb, course.student_code())
+    kernel.install(course.jupyter_path, course.cfg.memory_cap_mb, course.student_code(),
+                   course.cfg.disk_cap_mb)
     process.use_kernels_from(course.jupyter_path)
     todo = pending(course, students, force, run_experiments)
     jobs = max(1, min(jobs or default_jobs(course.cfg), len(todo) or 1))

@@ -281,6 +281,76 @@ CORRECT_VARIANTS = {
             step = lr * (m / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)).sqrt() + eps)
             return theta - eta * step - eta * wd * theta, {"m": m, "v": v}
     """),
+    # Graded functions bound by a call, not a def: the extractor must keep these assignments.
+    "sgd_l2_momentum_step": _src("""
+        import functools
+
+        def _heavy_ball(theta, grad, state, t, lr, l2, beta1=0.9, eta=1.0, nesterov=False):
+            g = grad + l2 * theta
+            m = beta1 * state["m"] + eta * lr * g
+            return theta - (beta1 * m + eta * lr * g if nesterov else m), {"m": m}
+
+        sgd_l2_momentum_step = functools.partial(_heavy_ball, nesterov=False)
+    """),
+    "adam_l2_step": _src("""
+        def make_adam(coupled_l2):
+            def step(theta, grad, state, t, lr, l2, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
+                g = grad + l2 * theta if coupled_l2 else grad
+                m = beta1 * state["m"] + (1 - beta1) * g
+                v = beta2 * state["v"] + (1 - beta2) * g * g
+                m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+                return theta - eta * lr * m_hat / (v_hat.sqrt() + eps), {"m": m, "v": v}
+            return step
+
+        adam_l2_step = make_adam(coupled_l2=True)
+    """),
+    "rmsprop_preconditioner": _src("""
+        class RMSPropPreconditioner:
+            def __init__(self, power=-0.5):
+                self.power = power
+
+            def __call__(self, grads, beta2):
+                t = grads.shape[0]
+                v = torch.zeros_like(grads[0])
+                for g in grads:
+                    v = beta2 * v + (1 - beta2) * g * g
+                return torch.diag((v / (1 - beta2 ** t)) ** self.power)
+
+        rmsprop_preconditioner = RMSPropPreconditioner()
+    """),
+    "cosine_warm_restarts": _src("""
+        class ScheduleConfig:
+            def __init__(self, mult=1, eta_min=0.0, eta_max=1.0):
+                self.mult, self.eta_min, self.eta_max = mult, eta_min, eta_max
+
+        CFG = ScheduleConfig(mult=1, eta_min=0.0, eta_max=1.0)
+
+        def cosine_warm_restarts(t, period, mult=CFG.mult, eta_min=CFG.eta_min, eta_max=CFG.eta_max):
+            t_cur, t_i = t, period
+            while t_cur >= t_i:
+                t_cur, t_i = t_cur - t_i, t_i * mult
+            return eta_min + 0.5 * (eta_max - eta_min) * (1 + math.cos(math.pi * t_cur / t_i))
+    """),
+    # A continuation line starting with `%` is Python's modulo, not an IPython magic.
+    "sgdw_equivalent_l2": _src("""
+        def sgdw_equivalent_l2(lr, wd, beta1):
+            momentum = (beta1
+                        % 1.0)   # beta1 lies in [0, 1): the remainder is beta1 itself
+            return (1 - momentum) * wd / lr
+    """),
+    # Honest configuration and an experiment that saves a plot: neither is a tamper sign.
+    "l2_to_decay": _src("""
+        import torch
+        import matplotlib.pyplot as plt
+        torch.backends.cudnn.deterministic = True   # reproducible runs
+
+        def l2_to_decay(lr, l2):
+            return lr * l2
+
+        decays = [l2_to_decay(lr, 1e-3) for lr in (0.01, 0.1, 1.0)]
+        plt.plot(decays)
+        plt.savefig("figures/reference_plot.png")
+    """),
 }
 HELPERS = _src("""
     def _ema(avg, x, beta):
@@ -397,7 +467,8 @@ def faulty_notebooks() -> dict[str, NotebookNode]:
     return out
 
 
-# Runs at definition time (a default argument) and overwrites every reply when the worker exits.
+# Runs at definition time (a default argument): when the grading process exits, it overwrites
+# every file it can find where replies used to be written. It must change nothing.
 FORGER = _src("""
     import atexit, glob
     def _sabotage(_=atexit.register(lambda: [open(p, "w").write("junk") for p in glob.glob("out/*")])):
@@ -450,3 +521,26 @@ def make_submission(course: Course, kind: str) -> dict[str, NotebookNode]:
             solved = fill(solved, {function: source})
         out[notebook] = solved
     return out
+
+
+# Wraps the graded functions at definition time (a default argument) so that every call first
+# writes a forged frame into every open file descriptor, the reply channel included: each such
+# reply must cost its item, as a malformed reply, and never stop the grading.
+CHANNEL_FORGER = _src("""
+    import os
+
+    def _wrap(fn):
+        def forged(*args, **kwargs):
+            for name in os.listdir("/proc/self/fd"):
+                try:
+                    os.write(int(name), b"\\x00\\x00\\x00\\x02{}")
+                except OSError:
+                    pass
+            return fn(*args, **kwargs)
+        return forged
+
+    def _install(_=[globals().__setitem__(name, _wrap(f)) for name, f in list(globals().items())
+                    if name in ("l2_to_decay", "sgd_l2_momentum_step", "sgdw_momentum_step",
+                                "sgdw_equivalent_l2")]):
+        pass
+""")

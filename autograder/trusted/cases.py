@@ -8,7 +8,6 @@ of arrays per item (tensors), the only forms that cross into the worker.
 """
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,8 +15,6 @@ from typing import Any
 
 import numpy as np
 import torch
-
-from autograder.trusted import protocol as P
 
 F32, F64 = torch.float32, torch.float64
 
@@ -186,38 +183,3 @@ def schedule_cases(seed: int) -> list[CallCase]:
                  for t in range(0, 45)]
         cases.append(CallCase(f"period={period}, mult={mult}, eta in [{lo:.2f}, {hi:.2f}]", calls))
     return cases
-
-
-# -- serialization for the worker ------------------------------------------------------------
-def _split(kwargs: dict[str, Any], prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    """JSON numbers stay in the descriptor; tensors go to the .npz under their input key."""
-    plain, tensors = {}, []
-    for k, v in kwargs.items():
-        if torch.is_tensor(v):
-            arrays[P.input_key(prefix, k)] = v.numpy()
-            tensors.append(k)
-        else:
-            plain[k] = v
-    return {"kwargs": plain, "tensor_kwargs": tensors}
-
-
-def serialize(cases: list[StepCase | CallCase]) -> tuple[list[dict[str, Any]], bytes]:
-    """(JSON-able descriptors, .npz bytes) of an item's cases, as the worker reads them."""
-    arrays: dict[str, np.ndarray] = {}
-    descriptors = []
-    for i, case in enumerate(cases):
-        prefix = P.case_prefix(i)
-        if isinstance(case, StepCase):
-            for name in ("theta0", "h", "c", "noise"):
-                arrays[P.input_key(prefix, name)] = getattr(case, name).numpy()
-            desc = {"steps": case.steps, "state_keys": list(case.state_keys), "eta": case.eta,
-                    **_split(case.hparams, prefix, arrays)}
-        else:
-            desc = {"calls": len(case.calls), "symbolic": list(case.symbolic),
-                    "points": case.points,
-                    "call_kwargs": [_split(kw, P.call_prefix(prefix, j), arrays)
-                                    for j, kw in enumerate(case.calls)]}
-        descriptors.append(desc)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return descriptors, buffer.getvalue()

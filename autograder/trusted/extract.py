@@ -3,9 +3,12 @@
 Steps (each a small function, in pipeline order):
   load_notebook   any nbformat version nbformat can upgrade -> v4 node; bad input -> SubmissionError
   code_cells      code cells except nbgrader's autograder test cells
-  strip_magics    IPython magics and shell escapes removed (line numbers kept)
-  definitions     only imports, function/class definitions and cheap assignments survive, so the
-                  trusted worker defines the graded functions without re-running training cells
+  strip_magics    IPython magics and shell escapes removed where a statement starts (line numbers
+                  kept; a continuation line such as ``% 2`` inside brackets is Python, not a magic)
+  definitions     imports, function/class definitions and cheap assignments survive, plus any
+                  assignment the graded functions need (a dependency closure over top-level names:
+                  ``adam_step = functools.partial(...)``, ``CFG = Config(...)`` read by a default),
+                  so the trusted worker defines the graded functions without re-running training
 The trusted worker executes what ``student_cells`` returns; nothing here executes student code.
 """
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import symtable
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,10 +87,56 @@ def code_cells(nb: NotebookNode) -> list[tuple[int, str]]:
     return out
 
 
+@dataclass
+class _LineScanner:
+    """Where the next line of a cell starts: inside brackets, a string or a backslash join?
+
+    Magics exist only where a statement can start: ``% 2`` on a continuation line is Python's
+    modulo. Fed line by line (the magic lines themselves are never fed), so an odd shell escape
+    such as ``!echo (`` cannot leave a bracket open for the lines after it.
+    """
+    depth: int = 0       # brackets open
+    quote: str = ""      # delimiter of the string still open at the end of the last line
+    joined: bool = False  # the last line ended with a backslash outside a string
+
+    def at_statement_start(self) -> bool:
+        return not (self.depth or self.quote or self.joined)
+
+    def feed(self, line: str) -> None:
+        i, n, self.joined, escaped_eol = 0, len(line), False, False
+        while i < n:
+            ch = line[i]
+            if self.quote:
+                if ch == "\\":
+                    escaped_eol, i = i == n - 1, i + 2
+                elif line.startswith(self.quote, i):
+                    i, self.quote = i + len(self.quote), ""
+                else:
+                    i += 1
+                continue
+            if ch == "#":
+                break
+            if ch in "\"'":
+                self.quote = line[i:i + 3] if line[i:i + 3] in ('"""', "'''") else ch
+                i += len(self.quote)
+                continue
+            if ch in "([{":
+                self.depth += 1
+            elif ch in ")]}":
+                self.depth = max(0, self.depth - 1)
+            elif ch == "\\" and i == n - 1:
+                self.joined = True
+            i += 1
+        if len(self.quote) == 1 and not escaped_eol:
+            self.quote = ""  # an unterminated one-quote string ends with its line
+
+
 def strip_magics(source: str) -> str:
     """Remove IPython syntax: ``%magic``, ``!shell``, ``x = !cmd``, ``obj?``; keep line numbers.
 
-    A removed line inside an indented block becomes ``pass`` so the block still parses.
+    Only lines where a statement starts can hold IPython syntax (a line inside brackets, a
+    string or after a backslash is kept as it is). A removed line inside an indented block
+    becomes ``pass`` so the block still parses.
     """
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
@@ -95,11 +145,14 @@ def strip_magics(source: str) -> str:
             return ""
         lines[0] = ""
     out = []
+    scanner = _LineScanner()
     for line in lines:
-        match = _LINE_MAGIC.match(line)
-        if match or _HELP.match(line):
-            indent = (match.group(1) if match else re.match(r"^\s*", line).group(0))
-            line = indent + "pass" if indent else ""
+        match = _LINE_MAGIC.match(line) if scanner.at_statement_start() else None
+        if match or (scanner.at_statement_start() and _HELP.match(line)):
+            indent = line[:len(line) - len(line.lstrip())]
+            out.append(indent + "pass" if indent else "")
+            continue
+        scanner.feed(line)
         out.append(line)
     return "\n".join(out)
 
@@ -141,20 +194,142 @@ def keep_statement(node: ast.stmt) -> bool:
     return False
 
 
-def definitions(source: str) -> tuple[str, tuple[str, ...]]:
-    """Keep the defining statements of ``source``; (kept source, descriptions of dropped ones).
+@dataclass(frozen=True)
+class _Statement:
+    """A top-level statement, what it binds and which top-level names it reads."""
+    node: ast.stmt
+    kind: str | None          # "always" (defines only), "candidate" (kept if needed) or None
+    binds: frozenset[str]     # names it binds or mutates (``CFG.x = ...`` mutates CFG)
+    reads: frozenset[str]     # global names it reads, when defined or when its functions run
+
+
+def _kind(node: ast.stmt) -> str | None:
+    """"always" for defining statements, "candidate" for any other assignment (kept only when
+    the graded functions need what it binds: it may be a training run), None: never kept."""
+    if keep_statement(node):
+        return "always"
+    if isinstance(node, (ast.Assign, ast.AugAssign)) or (
+            isinstance(node, ast.AnnAssign) and node.value is not None):
+        return "candidate"
+    if isinstance(node, (ast.If, ast.Try)) and all(
+            isinstance(s, ast.Pass) or _kind(s) for s in _children(node)):
+        return "candidate"
+    return None
+
+
+def _children(node: ast.stmt) -> list[ast.stmt]:
+    if isinstance(node, ast.If):
+        return node.body + node.orelse
+    if isinstance(node, ast.Try):
+        return node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body]
+    return []
+
+
+def _target_names(target: ast.expr) -> set[str]:
+    """Top-level names an assignment target binds or mutates (``a.b[c] = ...`` mutates a)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*map(_target_names, target.elts))
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    if isinstance(target, (ast.Attribute, ast.Subscript)):
+        return _target_names(target.value)
+    return set()
+
+
+def _binds(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return {_bound(a) for a in node.names if a.name != "*"}
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    if isinstance(node, ast.Assign):
+        return set().union(*map(_target_names, node.targets))
+    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        return _target_names(node.target)
+    return set().union(*map(_binds, _children(node)))
+
+
+def _reads(node: ast.stmt) -> set[str]:
+    """Global names ``node`` reads: while it runs (values, defaults, decorators, class bodies)
+    or later, when a function it defines is called (free names of function bodies).
+
+    symtable resolves scopes as Python does, so a function's parameters and locals (``theta``,
+    ``state``) never count as reads of a top-level ``theta = ...`` experiment.
+    """
+    try:
+        table = symtable.symtable(ast.unparse(node), "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError):  # e.g. `return` outside a function
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    reads: set[str] = set()
+    if isinstance(node, ast.AugAssign):
+        reads |= _target_names(node.target)
+    stack = [table]
+    while stack:
+        scope = stack.pop()
+        for sym in scope.get_symbols():
+            if sym.is_referenced() and (scope.get_type() == "module" or sym.is_global()):
+                reads.add(sym.get_name())
+        stack.extend(scope.get_children())
+    return reads
+
+
+def _statements(tree: ast.Module) -> list[_Statement]:
+    out = []
+    for node in tree.body:
+        kind = _kind(node)
+        out.append(_Statement(node, kind, frozenset(_binds(node) if kind else ()),
+                              frozenset(_reads(node) if kind else ())))
+    return out
+
+
+def _select(statements: Sequence[_Statement], keep_names: Iterable[str] = ()) -> set[int]:
+    """Indices of the statements the trusted worker runs.
+
+    Defining statements always; an assignment that calls something only when a graded function
+    (``keep_names``) needs what it binds, directly or through the names kept code reads: the
+    closure over top-level names. Training runs, plots and sweeps bind names nothing kept reads,
+    so they stay out.
+    """
+    roots = set(keep_names)
+    kept = {i for i, s in enumerate(statements) if s.kind == "always"}
+    binders: dict[str, list[int]] = {}
+    for i, s in enumerate(statements):
+        for name in s.binds:
+            binders.setdefault(name, []).append(i)
+    todo, seen, followed = list(roots), set(roots), set[int]()
+    while todo:
+        name = todo.pop()
+        found = binders.get(name, [])
+        # A helper name with a cheap binding (a def, an import, ``log = []``) is defined without
+        # running anything: a later costly re-binding (``log = train(...)``) is an experiment's
+        # result, not what the graded function needs. Graded names keep every binding.
+        cheap = name not in roots and any(statements[i].kind == "always" for i in found)
+        for i in found:
+            if i in followed or (cheap and statements[i].kind != "always"):
+                continue
+            followed.add(i)
+            kept.add(i)
+            for read in statements[i].reads - seen:
+                seen.add(read)
+                todo.append(read)
+    return kept
+
+
+def definitions(source: str, keep_names: Iterable[str] = ()) -> tuple[str, tuple[str, ...]]:
+    """Keep the defining statements of ``source`` (and what ``keep_names`` need); (kept source,
+    descriptions of dropped ones).
 
     Raises SyntaxError when the cell does not parse.
     """
     tree = ast.parse(source)
-    kept, dropped = [], []
-    for node in tree.body:
-        if keep_statement(node):
-            kept.append(node)
-        elif not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)):
-            dropped.append(f"line {node.lineno}: {type(node).__name__}")
-    module = ast.Module(body=kept, type_ignores=[])
-    return ast.unparse(module), tuple(dropped)
+    statements = _statements(tree)
+    kept = _select(statements, keep_names)
+    dropped = tuple(f"line {s.node.lineno}: {type(s.node).__name__}"
+                    for i, s in enumerate(statements) if i not in kept
+                    and not (isinstance(s.node, ast.Expr) and isinstance(s.node.value, ast.Constant)))
+    module = ast.Module(body=[s.node for i, s in enumerate(statements) if i in kept], type_ignores=[])
+    return ast.unparse(module), dropped
 
 
 def _used_names(trees: Iterable[ast.AST]) -> set[str]:
@@ -187,23 +362,31 @@ def prune_imports(sources: Sequence[str]) -> list[str]:
     return out
 
 
-def student_cells(nb: NotebookNode) -> list[Cell]:
+def student_cells(nb: NotebookNode, keep_names: Iterable[str] | None = None) -> list[Cell]:
     """The sanitized student code of ``nb``: one Cell per code cell, in notebook order.
 
+    ``keep_names`` are the notebook's graded functions: assignments they need are kept even
+    when they call something (see ``_select``); names flow across cells, as in the notebook.
     A cell that does not parse is kept with its original text, so the worker reports the
     SyntaxError to the student exactly as Python words it.
     """
-    cells, parsed = [], []
+    cells: list[Cell] = []
+    trees: dict[int, ast.Module] = {}   # position in cells -> parsed tree
     for index, source in code_cells(nb):
         clean = strip_magics(source)
         try:
-            kept, _ = definitions(clean)
-            parsed.append(len(cells))
+            tree = ast.parse(clean)
+            ast.unparse(tree)   # absurd nesting can pass the parser and fail here
+            trees[len(cells)] = tree
         except (SyntaxError, ValueError, RecursionError):  # null bytes, absurd nesting
-            kept = clean
-        cells.append(Cell(index, kept))
-    pruned = prune_imports([cells[i].source for i in parsed])
-    for i, source in zip(parsed, pruned):
-        cells[i] = Cell(cells[i].index, source)
+            pass
+        cells.append(Cell(index, clean))
+    statements = {position: _statements(tree) for position, tree in trees.items()}
+    flat = [s for group in statements.values() for s in group]   # names flow across cells
+    kept = {id(flat[i].node) for i in _select(flat, keep_names or ())}
+    for position, tree in trees.items():
+        tree.body = [s.node for s in statements[position] if id(s.node) in kept]
+    pruned = prune_imports([ast.unparse(tree) for tree in trees.values()])
+    for position, source in zip(trees, pruned):
+        cells[position] = Cell(cells[position].index, source)
     return [c for c in cells if c.source.strip()]
-

@@ -87,11 +87,10 @@ def graded_items(config: CourseConfig) -> list[tuple[Item, float]]:
 
 
 @functools.lru_cache(maxsize=64)
-def item_cases(item_id: str, seed: int) -> tuple[list, tuple[list, bytes]]:
-    """The item's cases and their serialized form, generated once per seed."""
+def item_cases(item_id: str, seed: int) -> list:
+    """The item's cases (StepCase or CallCase), generated once per seed."""
     item = TABLE[item_id]
-    cases = item.make_cases(seed=seed + _stable_hash(item_id))
-    return cases, C.serialize(cases)
+    return item.make_cases(seed=seed + _stable_hash(item_id))
 
 
 def _stable_hash(text: str) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from autograder.course import Course
 from autograder.reports import ItemResult, Verdict
-from autograder.trusted import extract, misconceptions, protocol, runner, scoring, tamper
+from autograder.trusted import driver, extract, misconceptions, policy, protocol, scoring, tamper
 from autograder.trusted.extract import Cell
 from autograder.trusted.items import graded_items
 from course_config import CONFIG, ROOT, CourseConfig
@@ -72,16 +72,23 @@ def grade_submission(notebooks: dict[str, Path], config: CourseConfig = CONFIG,
     table = [(item, pts) for item, pts in graded_items(config) if item.notebook in notebooks]
     verdict = Verdict(student)
     plans = []
+    outcomes: dict[str, driver.Outcome] = {}
     for name, path in notebooks.items():
-        cells = extract_cells(name, Path(path), verdict)
-        if cells is not None:
-            plans.append(runner.Plan(name, cells, [i for i, _ in table if i.notebook == name]))
-    outcomes: dict[str, runner.Outcome] = {}
+        cells = extract_cells(name, Path(path), verdict,
+                              [i.function for i, _ in table if i.notebook == name])
+        if cells is None:
+            continue
+        items = [i for i, _ in table if i.notebook == name]
+        refused = apply_policy(name, cells, items, verdict)
+        outcomes |= refused
+        plans.append(driver.Plan(name, cells, [i for i in items if i.id not in refused]))
     if any(plan.items for plan in plans):
         visible = Course(config, root or ROOT).student_code()
-        outcomes = runner.run_worker(plans, config, verdict, mode, visible, device)
+        outcomes |= driver.run_items(plans, config, verdict, mode, visible, device)
     for item, pts in table:
         result = scoring.score_item(item, pts, outcomes.get(item.id), config, device)
+        if verdict.flags["forbidden_call"] and str(outcomes.get(item.id, "")).startswith(REFUSED):
+            result.misconception = misconceptions.DELEGATION.name
         verdict.items.append(result)
         flag_from_reply(verdict, item.id, outcomes.get(item.id))
         if result.misconception == misconceptions.DELEGATION.name:
@@ -90,7 +97,26 @@ def grade_submission(notebooks: dict[str, Path], config: CourseConfig = CONFIG,
     return verdict
 
 
-def flag_from_reply(verdict: Verdict, item_id: str, outcome: runner.Outcome | None) -> None:
+REFUSED = "Not run: the function reaches torch.optim's update code"
+
+
+def apply_policy(notebook: str, cells: list[Cell], items: list, verdict: Verdict
+                 ) -> dict[str, str]:
+    """The course's rule on library code (``policy``): {item id: why it scores 0} for graded
+    functions that reach torch.optim; flags the submission."""
+    findings = policy.scan([c.source for c in cells], [i.function for i in items])
+    for reason in findings.copied:
+        verdict.flag("copied_library_code", f"{notebook}: {reason}")
+    refused = {}
+    for item in items:
+        reasons = findings.forbidden.get(item.function)
+        if reasons:
+            refused[item.id] = f"{REFUSED} ({'; '.join(reasons[:3])})"
+            verdict.flag("forbidden_call", f"{item.id}: {'; '.join(reasons[:3])}")
+    return refused
+
+
+def flag_from_reply(verdict: Verdict, item_id: str, outcome: driver.Outcome | None) -> None:
     """Flags from the structured reply: the exception types the student's code raised."""
     if not isinstance(outcome, tuple):
         return
@@ -132,7 +158,8 @@ def reconcile(verdict: Verdict, in_kernel_scores: dict[str, float]) -> list[str]
 _PARSE_LOCK = threading.Lock()
 
 
-def extract_cells(name: str, path: Path, verdict: Verdict) -> list[Cell] | None:
+def extract_cells(name: str, path: Path, verdict: Verdict, functions: list[str]
+                  ) -> list[Cell] | None:
     """The notebook's sanitized code cells (tamper signs flagged on the way), or None."""
     try:
         nb = extract.load_notebook(path)
@@ -144,7 +171,7 @@ def extract_cells(name: str, path: Path, verdict: Verdict) -> list[Cell] | None:
         with _PARSE_LOCK:
             for reason in tamper.tamper_reasons(nb, path):
                 verdict.flag("tamper_suspected", f"{name}: {reason}")
-            return extract.student_cells(nb)
+            return extract.student_cells(nb, keep_names=functions)
     except (SyntaxError, ValueError, TypeError, AttributeError, RecursionError, SystemError) as exc:
         # a notebook nbformat accepted but whose cells make no sense
         verdict.flag("unreadable", f"{name}: its code cells cannot be read ({type(exc).__name__})")

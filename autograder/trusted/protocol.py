@@ -1,66 +1,52 @@
-"""The ONE definition of the trusted worker's job folder: its files, array keys, phases, replies.
+"""The ONE definition of how the trusted driver talks to the sandboxed executor.
 
-The grader (``runner``, ``compare``) imports this module; a copy of it sits beside ``worker.py``
-in every job folder, where the worker imports it. It therefore imports only the standard
-library.
+The driver (``driver.py``, the grader's process) and the executor (``executor.py``, inside the
+sandbox, where the student's code runs) exchange framed messages over the executor's stdin and
+stdout. The executor owns no grading logic: it runs cells and calls functions on request, and
+the driver times every request on its own clock, keeps its own copy of every input and decides.
+A copy of this module sits beside ``executor.py`` in every job folder; it imports only the
+standard library.
 
-Job folder::
+Frame: 4-byte big-endian length of a JSON header, the header, then the raw bytes of each array
+the header lists (``{"arrays": [{"name", "dtype", "shape", "nbytes"}]}``, C order). Sizes are
+checked before anything is read: a frame over ``MAX_HEADER`` / ``MAX_FRAME`` bytes is refused.
 
-    request.json            {"sys_path": [...], "device": "cpu", "notebooks": [
-                               {"name", "cells": [[index, source]], "items": [
-                                 {"key", "function", "kind", "cases": [descriptor]}]}]}
-    in/<key>.npz            the item's input arrays (ARRAY KEYS below)
-    out/<key>.json          the reply: {"cases": [case reply], "error"?, "error_type"?, "defined"?}
-    out/<key>.npz           the arrays the student's function returned
-    out/<notebook>.cells.json  {"errors": [{"cell", "error", "error_type"}], "patched": [...]}
-    progress.txt            one PHASE line as each phase starts
+Requests (``"op"``): ``exec`` {notebook, cells: [[index, source]]} -> {errors, patched, functions};
+``call`` {notebook, function, kwargs, inputs, state_keys?} -> {value | theta + state, types,
+dtype, device, blocked_calls} or {error, error_type}; ``symbolic`` {notebook, function,
+symbols, points} -> {values}; ``bye``. Inputs that the student's function must not modify
+travel in the shared arena (``ARENA``) so the driver sees in-place changes without asking.
 
-A case reply holds what happened, never a verdict: ``steps_done``, ``error`` (text the student
-reads), ``error_type`` (the exception's class name: what flags are decided from),
-``error_step``/``error_call``, ``mutated``, ``dtype``, ``device``, ``types``,
-``blocked_calls`` and ``seconds``.
+Replies carry ``error`` (text the student reads) and ``error_type`` (the exception's class
+name): flags are decided from types, never from message text.
 """
 from __future__ import annotations
 
+import json
 import os
+import select
+import struct
+import time
+from typing import Any
 
-REQUEST = "request.json"
-INPUTS = "in"
-OUTPUTS = "out"
-PROGRESS = "progress.txt"
-VISIBLE = "visible"
-FILES = ("worker.py", "protocol.py")  # copied into every job folder
-
-# -- phases (lines of progress.txt) ----------------------------------------------------------
-START_UP = "start-up"
-FINISHED = "finished"
-EXEC = "exec:"
-
-
-def exec_phase(notebook: str) -> str:
-    """The phase in which a notebook's definitions run."""
-    return f"{EXEC}{notebook}"
+JOB_FILES = ("executor.py", "protocol.py")  # copied into every job folder
+ARENA = "arena"                  # shared input buffer, mapped by both sides
+ARENA_BYTES = 8 << 20
+MAX_HEADER = 1 << 20
+MAX_FRAME = 64 << 20             # a reply larger than this is refused unread
+DTYPES = ("float32", "float64", "int64", "int32", "bool")
+_LEN = struct.Struct("!I")
 
 
-def start_line(phase: str) -> str:
-    return f"start {phase}\n"
+class ProtocolError(ValueError):
+    """A frame that breaks the protocol (too large, malformed, truncated)."""
 
 
-def done_line(phase: str) -> str:
-    return f"done {phase}\n"
+class Timeout(Exception):
+    """No complete reply before the deadline."""
 
 
-def current_phase(text: str) -> str:
-    """The phase named by the last line of progress.txt: START_UP, FINISHED, ``exec:<nb>``, an
-    item key, or ``done ...`` between phases."""
-    lines = text.splitlines()
-    if not lines:
-        return START_UP
-    last = lines[-1]
-    return last.removeprefix("start ") if last.startswith("start ") else last
-
-
-# -- item keys and array keys ----------------------------------------------------------------
+# -- array keys of a reply, as the compare step reads them -----------------------------------
 def item_key(item_id: str) -> str:
     """File-name form of an item id ("<notebook>:<function>" -> "<notebook>__<function>")."""
     return item_id.replace(":", "__")
@@ -71,43 +57,23 @@ def case_prefix(i: int) -> str:
 
 
 def call_prefix(prefix: str, j: int) -> str:
-    """Arrays of call ``j`` of a call case; also the key of that call's returned value."""
+    """The value returned by call ``j`` of a call case."""
     return f"{prefix}_{j}"
 
 
-def input_key(prefix: str, name: str) -> str:
-    """An input array of a case (theta0, h, c, noise, or a tensor hyperparameter)."""
-    return f"{prefix}_{name}"
-
-
 def theta_key(prefix: str) -> str:
-    """Reply: the student's iterates of a step case, shape [steps, *theta.shape]."""
+    """The student's iterates of a step case, shape [steps, *theta.shape]."""
     return f"{prefix}_theta"
 
 
 def state_key(prefix: str, name: str) -> str:
-    """Reply: the student's state[name] after each step of a step case."""
+    """The student's state[name] after each step of a step case."""
     return f"{prefix}_state_{name}"
 
 
-# -- paths -----------------------------------------------------------------------------------
-def inputs_path(job: str, key: str) -> str:
-    return os.path.join(job, INPUTS, f"{key}.npz")
-
-
-def reply_paths(job: str, key: str) -> tuple[str, str]:
-    """(meta JSON, arrays .npz) of an item's reply."""
-    return os.path.join(job, OUTPUTS, f"{key}.json"), os.path.join(job, OUTPUTS, f"{key}.npz")
-
-
-def cells_report_path(job: str, notebook: str) -> str:
-    return os.path.join(job, OUTPUTS, f"{notebook}.cells.json")
-
-
 # -- structured errors -----------------------------------------------------------------------
-# Exception types whose presence in a reply sets a flag (by type name, never by message text).
 MEMORY_ERRORS = ("MemoryError", "OutOfMemoryError")
-EXIT_ERRORS = ("SystemExit", "KeyboardInterrupt", "ExitAttempt")
+EXIT_ERRORS = ("SystemExit", "KeyboardInterrupt")
 
 
 def error_flag(error_type: str | None) -> str | None:
@@ -118,3 +84,77 @@ def error_flag(error_type: str | None) -> str | None:
     if error_type in EXIT_ERRORS:
         return "crashed"
     return None
+
+
+# -- frames ----------------------------------------------------------------------------------
+def encode(header: dict[str, Any], arrays: dict[str, Any] | None = None) -> bytes:
+    """A frame: ``header`` plus ``arrays`` ({name: numpy array}) as raw bytes."""
+    specs, blobs = [], []
+    for name, array in (arrays or {}).items():
+        data = array.tobytes(order="C")
+        specs.append({"name": name, "dtype": str(array.dtype), "shape": list(array.shape),
+                      "nbytes": len(data)})
+        blobs.append(data)
+    head = json.dumps({**header, "arrays": specs}).encode()
+    return _LEN.pack(len(head)) + head + b"".join(blobs)
+
+
+def write_frame(fd: int, frame: bytes) -> None:
+    view = memoryview(frame)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise Timeout()
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("the other side closed the channel")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int, deadline: float | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """(header, {array name: (spec, raw bytes)}) of the next frame; sizes are checked first."""
+    (length,) = _LEN.unpack(_read_exact(fd, _LEN.size, deadline))
+    if length > MAX_HEADER:
+        raise ProtocolError(f"header of {length} bytes")
+    try:
+        header = json.loads(_read_exact(fd, length, deadline))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ProtocolError(f"header is not JSON ({type(exc).__name__})") from None
+    specs = header.get("arrays") if isinstance(header, dict) else None
+    if not isinstance(specs, list):
+        raise ProtocolError("header without an array list")
+    total, blobs = 0, {}
+    for spec in specs:
+        check_spec(spec)
+        total += spec["nbytes"]
+        if total > MAX_FRAME:
+            raise ProtocolError(f"frame of more than {MAX_FRAME} bytes")
+    for spec in specs:
+        blobs[spec["name"]] = (spec, _read_exact(fd, spec["nbytes"], deadline))
+    return header, blobs
+
+
+def check_spec(spec: Any) -> None:
+    """An array spec must name a plain numeric dtype whose shape matches its byte count."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise ProtocolError("malformed array spec")
+    shape, nbytes = spec.get("shape"), spec.get("nbytes")
+    if spec.get("dtype") not in DTYPES or not isinstance(shape, list) or \
+            not all(isinstance(n, int) and 0 <= n < 1 << 31 for n in shape) or \
+            not isinstance(nbytes, int) or nbytes < 0:
+        raise ProtocolError(f"array {spec.get('name')!r}: bad dtype, shape or size")
+    size = 1
+    for n in shape:
+        size *= n
+    itemsize = {"float32": 4, "float64": 8, "int64": 8, "int32": 4, "bool": 1}[spec["dtype"]]
+    if size * itemsize != nbytes:
+        raise ProtocolError(f"array {spec['name']!r}: {nbytes} bytes for shape {shape}")

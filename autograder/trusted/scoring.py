@@ -7,8 +7,8 @@ from typing import Any
 
 from autograder.reports import ItemResult
 from autograder.trusted import compare, misconceptions
+from autograder.trusted.driver import Outcome
 from autograder.trusted.items import Item
-from autograder.trusted.runner import Outcome
 from course_config import CourseConfig
 
 

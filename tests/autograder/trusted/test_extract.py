@@ -85,3 +85,69 @@ def test_nbformat_v3_is_upgraded(tmp_path):
     path.write_text(nbformat.writes(v3, version=3))
     cells = extract.student_cells(extract.load_notebook(path))
     assert cells and "def f" in cells[0].source
+
+
+# Experiment cells of a notebook: they must never reach the trusted worker (exec would fail on
+# the undefined train/plt, so running the kept code proves they were dropped).
+EXPERIMENT = "history = train(adam_step, steps=10_000)\nfig = plt.figure()\nplt.plot(history)\n"
+SHAPES = {
+    "partial": "import functools\n"
+               "def _adam_impl(theta, grad, state, t, lr, amsgrad=True):\n"
+               "    return theta - lr * grad, state\n"
+               "adam_step = functools.partial(_adam_impl, amsgrad=False)\n",
+    "factory": "def make_rule(scale):\n"
+               "    def rule(theta, grad, state, t, lr):\n"
+               "        return theta - scale * lr * grad, state\n"
+               "    return rule\n"
+               "adam_step = make_rule(1.0)\n",
+    "callable instance": "class AdamStep:\n"
+                         "    def __call__(self, theta, grad, state, t, lr):\n"
+                         "        return theta - lr * grad, state\n"
+                         "adam_step = AdamStep()\n",
+    "config default": "from dataclasses import dataclass\n"
+                      "@dataclass\nclass Config:\n    scale: float = 1.0\n"
+                      "CFG = Config(scale=1.0)\n"
+                      "def adam_step(theta, grad, state, t, lr, scale=CFG.scale):\n"
+                      "    return theta - scale * lr * grad, state\n",
+}
+
+
+def _run(cells):
+    namespace = {}
+    for cell in cells:
+        exec(cell.source, namespace)
+    return namespace
+
+
+def test_graded_names_bound_by_calls_are_kept_experiments_dropped():
+    for shape, source in SHAPES.items():
+        cells = extract.student_cells(_nb(source, EXPERIMENT), keep_names=["adam_step"])
+        code = "\n".join(c.source for c in cells)
+        assert "train(" not in code and "plt" not in code, shape
+        assert _run(cells)["adam_step"](1.0, 1.0, {}, 1, 0.5) == (0.5, {}), shape
+
+
+def test_names_the_graded_code_needs_are_followed_across_cells():
+    cells = extract.student_cells(_nb(
+        "import functools\nimport json",
+        "def _rule(theta, grad, state, t, lr, scale):\n    log.append(t)\n"
+        "    return theta - scale * lr * grad, state",
+        "CONFIG = json.loads('{\"scale\": 1.0}')\nunused = expensive_sweep()",
+        "adam_step = functools.partial(_rule, scale=CONFIG['scale'])",
+        # the function reads `log`: its cheap binding is enough, the training run stays out
+        "log = []\nlog = train(adam_step)"), keep_names=["adam_step"])
+    code = "\n".join(c.source for c in cells)
+    assert "expensive_sweep" not in code and "train" not in code and "log = []" in code
+    assert _run(cells)["adam_step"](1.0, 1.0, {}, 1, 0.5) == (0.5, {})
+
+
+def test_a_modulo_continuation_line_is_not_a_magic():
+    source = ("def f(a, b):\n    x = (a\n         % b)\n    y = a \\\n% b\n    %time z = 1\n"
+              "    return x + y + (a\n% 3 if False else 0)\n%matplotlib inline\ns = '''\n% kept'''\n")
+    clean = extract.strip_magics(source)
+    assert clean.count("% b") == 2 and "% 3" in clean and "% kept" in clean
+    assert "%time" not in clean and "%matplotlib" not in clean
+    namespace = {}
+    exec(clean, namespace)
+    assert namespace["f"](7, 4) == 6
+    assert "% b" in extract.student_cells(_nb(source), keep_names=["f"])[0].source

@@ -1,17 +1,18 @@
 """Misconceptions: every known-wrong variant is caught and named.
 
-Fast layer: each variant plays the student, run through the worker's own trajectory code in
+Fast layer: each variant plays the student, run through the driver and the executor's code in
 this process (no sandbox), then compare + diagnose must name it. Slow layer: typical mistakes
-written as student code go through the real sandboxed worker and get the same names.
+written as student code go through the real sandboxed executor and get the same names.
 """
 import dataclasses
-import json
 
 import numpy as np
 import pytest
+import torch
 
+from autograder.reports import Verdict
 from autograder.tools import submissions as corpus
-from autograder.trusted import compare, items, misconceptions, protocol, runner, scoring, worker
+from autograder.trusted import compare, driver, executor, items, misconceptions, protocol, scoring
 from autograder.trusted import pipeline as verdict
 from course_config import CONFIG
 
@@ -19,19 +20,33 @@ pytestmark = pytest.mark.filterwarnings("ignore::autograder.isolation.sandbox.Sa
 FAST = dataclasses.replace(CONFIG, cell_timeout_s=5, memory_cap_mb=2048)
 
 
+class InProcess:
+    """The executor's own code run in this process, on a preset namespace (no sandbox): the
+    driver, compare and diagnose steps exactly as in grading, fast enough for every variant."""
+
+    def __init__(self, job, namespace):
+        self.executor = executor.Executor(str(job / protocol.ARENA), np, torch, "cpu")
+        self.namespace = namespace
+
+    def request(self, header, deadline, arrays=None):
+        if header["op"] == "exec":
+            self.executor.namespaces[header["notebook"]] = dict(self.namespace)
+            return {"errors": [], "patched": []}, {}
+        blobs = {k: ({"dtype": str(v.dtype), "shape": list(v.shape)}, v.tobytes())
+                 for k, v in (arrays or {}).items()}
+        reply, out = self.executor.handle(header, blobs)
+        return reply, {k: np.asarray(v) for k, v in out.items()}
+
+    def close(self, reason=""):
+        return None
+
+
 def _as_student(item, fn, tmp_path):
-    """Run ``fn`` as the student's answer with the worker's code, in-process."""
-    import torch
-    cases, (descriptors, blob) = items.item_cases(item.id, CONFIG.seed)
-    (tmp_path / protocol.INPUTS).mkdir(exist_ok=True)
-    key = protocol.item_key(item.id)
-    (tmp_path / protocol.INPUTS / f"{key}.npz").write_bytes(blob)
-    (tmp_path / protocol.REQUEST).write_text(json.dumps({"sys_path": [], "notebooks": []}))
-    w = worker.Worker(str(tmp_path), {"notebooks": []}, np, torch)
-    w.run_item({item.function: fn}, {"key": key, "function": item.function, "kind": item.kind,
-                                     "cases": descriptors})
-    reply = runner.read_reply(tmp_path, key)
-    return scoring.score_item(item, 1.0, (*reply, cases), CONFIG)
+    """Grade ``fn`` as the student's answer: the driver and the executor's code, in-process."""
+    plan = driver.Plan(item.notebook, [], [item])
+    run = driver.Driver([plan], CONFIG, Verdict(None), "rlimits", [], "cpu",
+                        start=lambda job: InProcess(job, {item.function: fn}))
+    return scoring.score_item(item, 1.0, run.run()[item.id], CONFIG)
 
 
 ALL_VARIANTS = [(i, v) for i in items.TABLE.values() for v in i.variants]

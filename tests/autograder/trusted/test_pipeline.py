@@ -53,6 +53,9 @@ def graded(tmp_path_factory):
     forger = corpus.submission(NB1)
     forger.cells.append(nbformat.v4.new_code_cell(corpus.FORGER))
     subs["forger"] = _write(tmp, "forger", {NB1: forger})
+    channel = corpus.submission(NB1)
+    channel.cells.append(nbformat.v4.new_code_cell(corpus.CHANNEL_FORGER))
+    subs["channel_forger"] = _write(tmp, "channel_forger", {NB1: channel})
     subs["again"] = _write(tmp, "again", {n: corpus.submission(n) for n in CONFIG.notebooks})
     if sandbox.bwrap_path():  # fork bombs are only let loose inside bubblewrap
         subs["bomb"] = _write(tmp, "bomb", {NB3: corpus.submission(NB3, {"adam_step": BOMB})})
@@ -141,9 +144,16 @@ def test_unknown_notebook_name_is_a_clear_error(tmp_path):
 
 
 def test_a_forged_reply_is_a_zero_not_a_crash(graded):
-    v = graded["forger"]
+    v = graded["channel_forger"]
     assert v.score == 0
     assert all("malformed" in i.message for i in v.items), [i.message for i in v.items]
+
+
+def test_definition_time_sabotage_of_the_grader_changes_nothing(graded):
+    """Replies never touch a file the student can reach: an exit hook that overwrites every
+    file it finds leaves the (correct) functions their full marks."""
+    v = graded["forger"]
+    assert v.score == v.max_score, [(i.id, i.message) for i in v.items if i.score < i.max_score]
 
 
 def test_ordinary_words_are_not_tamper_signs():
