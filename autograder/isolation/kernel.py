@@ -24,6 +24,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,11 +108,34 @@ def run_sandboxed(cmd: list[str], readable: Sequence[str], connection_file: str,
     proc = subprocess.Popen(launch.cmd, cwd="/", preexec_fn=launch.preexec)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda number, _frame: proc.send_signal(number))
+    threading.Thread(target=_watch_sockets, args=(proc, socket_dirs), daemon=True).start()
     try:
         return proc.wait()
     finally:
         if launch.cap is not None:
             launch.cap.close()
+
+
+SOCKET_DIR_BYTES = 1 << 20  # sockets take no space: anything more is a kernel filling the disk
+
+
+def _watch_sockets(proc: subprocess.Popen, folders: Sequence[str]) -> None:
+    """The socket folder is the kernel's one writable host folder: stop the kernel when it
+    holds more than sockets (a disk-filling cell), checked twice a second."""
+    while proc.poll() is None and folders:
+        used = 0
+        for folder in folders:
+            try:
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        used += 4096 + (entry.stat(follow_symlinks=False).st_size
+                                        if entry.is_file(follow_symlinks=False) else 0)
+            except OSError:
+                continue
+        if used > SOCKET_DIR_BYTES:
+            proc.kill()
+            return
+        time.sleep(0.5)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -66,7 +66,12 @@ class RunResult:
     output_truncated: bool = False
     isolation: str = ""
     warnings: list[str] = field(default_factory=list)
-    memory_killed: bool = False    # the tree hit its cgroup memory cap and the kernel killed it
+    oom_kills: int = 0             # processes of the tree the kernel killed at the cgroup cap
+    capped: bool = False           # the tree had a cgroup (oom_kills is then the whole truth)
+
+    @property
+    def memory_killed(self) -> bool:
+        return self.oom_kills > 0
 
     @property
     def signal(self) -> int:
@@ -308,6 +313,11 @@ class Process:
                                         args=(self.proc.stderr, limits.output_bytes, self._err))
         self._reader.start()
         self.reason = ""
+        os.set_blocking(self.proc.stdin.fileno(), False)  # writes wait with a deadline (select)
+        self._watchdog = threading.Timer(limits.wall_s, self.kill,
+                                         [f"wall-clock limit of {limits.wall_s:g} s reached"])
+        self._watchdog.daemon = True
+        self._watchdog.start()
 
     @property
     def stdin(self) -> int:
@@ -323,6 +333,7 @@ class Process:
 
     def finish(self) -> RunResult:
         """Wait for the process (killing it when it does not end), free its cgroup."""
+        self._watchdog.cancel()
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()
@@ -335,14 +346,19 @@ class Process:
             self.proc.wait()
         self._reader.join(timeout=10)
         err = self._err or [b"", 0]
-        memory = self.launch.cap.oom_killed() if self.launch.cap is not None else False
-        if self.launch.cap is not None:
-            self.launch.cap.close()
+        cap = self.launch.cap
+        kills = cap.oom_kills() if cap is not None else 0
+        if cap is not None:
+            cap.close()
         return RunResult(self.proc.returncode, b"", err[0], time.monotonic() - self.start,
                          timed_out=bool(self.reason), killed_reason=self.reason,
                          output_bytes=err[1], output_truncated=err[1] > len(err[0]),
                          isolation=self.launch.mode, warnings=self.launch.notes,
-                         memory_killed=memory)
+                         oom_kills=kills, capped=cap is not None)
+
+    def oom_kills(self) -> int:
+        """Processes of the tree killed at the memory cap so far (0 without a cgroup)."""
+        return self.launch.cap.oom_kills() if self.launch.cap is not None else 0
 
 
 def spawn(argv: Sequence[str], *, cwd: str | Path, limits: Limits = Limits(),
@@ -398,11 +414,11 @@ def _supervise(launch: Launch, cwd: Path, limits: Limits,
     out = out or [b"", 0]
     err = err or [b"", 0]
     total = out[1] + err[1]
-    memory = launch.cap.oom_killed() if launch.cap is not None else False
+    kills = launch.cap.oom_kills() if launch.cap is not None else 0
     return RunResult(proc.returncode, out[0], err[0], time.monotonic() - start,
                      timed_out=bool(reason), killed_reason=reason, output_bytes=total,
                      output_truncated=total > len(out[0]) + len(err[0]), isolation=launch.mode,
-                     warnings=launch.notes, memory_killed=memory)
+                     warnings=launch.notes, oom_kills=kills, capped=launch.cap is not None)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

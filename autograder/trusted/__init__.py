@@ -1,5 +1,6 @@
-"""The trusted verdict: student code run in an isolated worker, judged in the grader's process.
+"""The trusted verdict: student code run in a sandboxed executor, judged in the grader's process.
 
-Pipeline: extract -> tamper scan -> run (runner + worker, over protocol) -> compare ->
-diagnose (misconceptions) -> score. ``pipeline.grade_submission`` runs it for one submission.
+Pipeline: extract -> tamper scan + library policy -> driver (talks to executor.py over protocol)
+-> compare -> diagnose (misconceptions) -> score. ``pipeline.grade_submission`` runs it for one
+submission.
 """

@@ -12,7 +12,6 @@ run; the executor is restarted for the items still to grade.
 """
 from __future__ import annotations
 
-import mmap
 import os
 import shutil
 import sys
@@ -37,6 +36,8 @@ from course_config import CourseConfig
 
 SETUP_S = 30  # start-up and a notebook's definitions get at least this long
 ALIGN = 64
+# What a malformed reply raises when its fields are used (a forged frame, a broken executor).
+MALFORMED = (AttributeError, IndexError, KeyError, TypeError, ValueError, RuntimeError)
 
 
 @dataclass
@@ -78,15 +79,19 @@ class Executor:
         self.send({"op": "init", "sys_path": [*python_path(), str(job / "visible")],
                    "device": device})
 
-    def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None) -> None:
+    def send(self, header: dict[str, Any], arrays: dict[str, np.ndarray] | None = None,
+             deadline: float | None = None) -> None:
         try:
-            P.write_frame(self.process.stdin, P.encode(header, arrays))
+            P.write_frame(self.process.stdin, P.encode(header, arrays),
+                          deadline if deadline is not None else time.monotonic() + 5)
+        except P.Timeout:
+            raise Fault("", "timeout") from None  # it stopped reading its requests
         except OSError:
             pass  # the executor is gone: the next read reports how it ended
 
     def request(self, header: dict[str, Any], deadline: float,
                 arrays: dict[str, np.ndarray] | None = None) -> tuple[dict[str, Any], dict]:
-        self.send(header, arrays)
+        self.send(header, arrays, deadline)
         try:
             reply, blobs = P.read_frame(self.process.stdout, deadline)
         except P.Timeout:
@@ -102,8 +107,14 @@ class Executor:
         if reason:
             self.process.kill(reason)
         else:
-            self.send({"op": "bye"})
+            try:
+                self.send({"op": "bye"})
+            except Fault:
+                self.process.kill("it stopped reading")
         return self.process.finish()
+
+    def oom_kills(self) -> int:
+        return self.process.oom_kills()
 
 
 def python_path() -> list[str]:
@@ -143,8 +154,9 @@ class Driver:
         self.budget_end = time.monotonic() + config.submission_budget_s
         self.results: dict[str, Outcome] = {}
         self.job = new_job(self.visible)
-        self.arena_file = open(self.job / P.ARENA, "r+b")  # noqa: SIM115  kept for the job's life
-        self.arena = mmap.mmap(self.arena_file.fileno(), 0)
+        # Read and written with pread/pwrite, never mapped: the executor may truncate the file,
+        # which would kill a process that maps it (SIGBUS).
+        self.arena = os.open(self.job / P.ARENA, os.O_RDWR | os.O_NOFOLLOW)
         self.executor: Executor | None = None
         self.ready: set[str] = set()  # notebooks whose cells the running executor has run
 
@@ -156,8 +168,7 @@ class Driver:
                         self.results[item.id] = self.run_item(plan, item)
         finally:
             self.stop()
-            self.arena.close()
-            self.arena_file.close()
+            os.close(self.arena)
             sandbox.remove_tree(self.job)
         return self.results
 
@@ -191,10 +202,16 @@ class Driver:
         if self.over_budget():
             self.verdict.flag("timeout", f"{item.id}: {self.budget_text()}")
             return self.budget_text()
+        kills = self.oom_kills()
         try:
             self.prepare(plan)
-        except Fault as fault:
-            return self.fail(plan, None, fault, "Running the notebook's definitions")
+        except (Fault, *MALFORMED) as exc:
+            fault = exc if isinstance(exc, Fault) else \
+                Fault(f"sent a malformed reply ({type(exc).__name__})", "crashed")
+            if fault.flag == "timeout" and not fault.what:
+                fault.what = (self.budget_text() if self.over_budget() else "ran longer than the "
+                              f"{max(float(self.config.cell_timeout_s), SETUP_S):g} s time limit")
+            return self.fail(plan, None, fault, "Running the notebook's definitions", kills)
         cases = item_cases(item.id, self.config.seed)
         limit = float(self.config.cell_timeout_s)
         end = self.deadline(limit)
@@ -205,7 +222,10 @@ class Driver:
             if fault.flag == "timeout" and not fault.what:
                 fault.what = (self.budget_text() if self.over_budget() else
                               f"ran longer than the {limit:g} s time limit and was stopped")
-            return self.fail(plan, item, fault, "This function")
+            return self.fail(plan, item, fault, "This function", kills)
+        except MALFORMED as exc:  # a reply whose fields have the wrong types: forged or broken
+            fault = Fault(f"sent a malformed reply ({type(exc).__name__})", "crashed")
+            return self.fail(plan, item, fault, "This function", kills)
         if self.oom_kills() > kills:  # a process it started was killed at the memory cap
             text = (f"This function ran out of memory: a process it started was killed at the "
                     f"submission's cap of {self.config.memory_cap_mb} MiB")
@@ -214,12 +234,13 @@ class Driver:
         return meta, arrays, cases
 
     def oom_kills(self) -> int:
-        cap = getattr(getattr(self.executor, "process", None), "launch", None)
-        return cap.cap.oom_kills() if cap is not None and cap.cap is not None else 0
+        counter = getattr(self.executor, "oom_kills", None)
+        return counter() if counter is not None else 0
 
     def prepare(self, plan: Plan) -> None:
         """Start the executor if needed and run the notebook's cells in it."""
         if self.executor is None:
+            os.ftruncate(self.arena, P.ARENA_BYTES)  # whatever the last executor did to it
             self.executor = self.start(self.job)
         if plan.notebook in self.ready:
             return
@@ -230,13 +251,14 @@ class Driver:
         self.ready.add(plan.notebook)
         self.read_cells_report(plan.notebook, reply)
 
-    def fail(self, plan: Plan, item: Item | None, fault: Fault, who: str) -> str:
+    def fail(self, plan: Plan, item: Item | None, fault: Fault, who: str, kills: int = 0) -> str:
         """Stop the executor and charge the fault to ``item`` (or, during the definitions, to
-        every item of the notebook not graded yet); returns the item's failure text."""
+        every item of the notebook not graded yet); returns the item's failure text. ``kills``:
+        the tree's out-of-memory kills when the item started (a later one is this item's)."""
         run = self.stop(fault.what or "stopped")
         what, flag = fault.what, fault.flag
-        if run is not None and (flag == "ended" or run.memory_killed):
-            what, flag = ended(run)  # the kernel killed it for memory, or it ended on its own
+        if run is not None and (flag == "ended" or run.oom_kills > kills):
+            what, flag = ended(run, kills)  # killed at the memory cap, or it ended on its own
         text = f"{who} {what}"
         culprits = [item] if item is not None else [i for i in plan.items if i.id not in self.results]
         for other in culprits:
@@ -288,7 +310,7 @@ class Driver:
             raw = data.tobytes()
             if offset + len(raw) > P.ARENA_BYTES:
                 raise Fault("has inputs larger than the grading arena", "crashed")
-            self.arena[offset:offset + len(raw)] = raw
+            os.pwrite(self.arena, raw, offset)
             specs.append({"name": name, "dtype": str(data.dtype), "shape": list(data.shape),
                           "offset": offset})
             written[name] = raw
@@ -300,7 +322,7 @@ class Driver:
         out = []
         for spec in specs:
             raw = written[spec["name"]]
-            if self.arena[spec["offset"]:spec["offset"] + len(raw)] != raw:
+            if os.pread(self.arena, len(raw), spec["offset"]) != raw:  # short after a truncate
                 name = spec["name"]
                 out.append(f"state[{name[6:]!r}]" if name.startswith("state.") else name)
         return out
@@ -342,6 +364,12 @@ class Driver:
                 break
             if "theta" not in out or any(f"state.{k}" not in out for k in case.state_keys):
                 raise Fault("sent a reply without the returned tensors", "crashed")
+            wrong = next((name for name in out if out[name].shape != tuple(theta.shape)), None)
+            if wrong is not None:
+                meta |= {"error": f"ValueError: returned {wrong.replace('state.', 'state ')} of "
+                         f"shape {out[wrong].shape} for theta of shape {tuple(theta.shape)}",
+                         "error_type": "ValueError", "error_step": t}
+                break
             meta.setdefault("dtype", str(reply.get("dtype", f"torch.{out['theta'].dtype}")))
             meta.setdefault("device", str(reply.get("device", "cpu")))
             thetas.append(out["theta"])
@@ -388,6 +416,9 @@ class Driver:
                 break
             if "value" not in out:
                 raise Fault("sent a reply without the returned value", "crashed")
+            if out["value"].size > P.MAX_VALUES:
+                meta |= {"error": f"returned {out['value'].size} values", "error_call": j}
+                break
             meta["types"].append(str(reply.get("type", "")))
             arrays[P.call_prefix(prefix, j)] = out["value"]
         meta["blocked_calls"] = sorted(blocked)
@@ -398,10 +429,12 @@ class Driver:
 MEMORY_WORDS = ("MemoryError", "out of memory", "can't allocate memory", "bad_alloc")
 
 
-def ended(run: sandbox.RunResult) -> tuple[str, str]:
-    """(how the executor ended, as the end of a sentence; the flag it sets)."""
+def ended(run: sandbox.RunResult, kills: int = 0) -> tuple[str, str]:
+    """(how the executor ended, as the end of a sentence; the flag it sets). With a cgroup the
+    kernel's kill counter decides "memory"; without one, only the dead process's own last words
+    can tell (student output can fake those: it then only changes which flag is set)."""
     text = (run.stderr or b"").decode(errors="replace")
-    if run.memory_killed or any(word in text for word in MEMORY_WORDS):
+    if run.oom_kills > kills or (not run.capped and any(word in text for word in MEMORY_WORDS)):
         return "ran out of memory", "memory"
     if run.signal:
         import signal

@@ -44,6 +44,20 @@ def dotted(node: ast.AST) -> str | None:
     return None
 
 
+def _torch_aliases(tree: ast.Module) -> set[str]:
+    """Names the code binds to the torch module itself (``import torch as T``)."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.asname or alias.name for alias in node.names if alias.name == "torch"}
+    return names
+
+
+def _canonical(name: str, torch_names: set[str]) -> str:
+    root, _, rest = name.partition(".")
+    return f"torch.{rest}" if root in torch_names and rest else ("torch" if root in torch_names else name)
+
+
 def _forbidden_bindings(tree: ast.Module) -> dict[str, str]:
     """Top-level names bound to torch.optim code by imports: {name: what it is}."""
     bound = {}
@@ -63,11 +77,22 @@ def _forbidden_bindings(tree: ast.Module) -> dict[str, str]:
     return bound
 
 
-def _reasons(node: ast.AST, bound: dict[str, str]) -> list[str]:
+DYNAMIC = {"getattr", "__import__", "import_module", "__getattribute__", "vars", "eval", "exec"}
+
+
+def _reasons(node: ast.AST, bound: dict[str, str], torch_names: set[str]) -> list[str]:
     """Why the code under ``node`` reaches torch.optim's update code (empty: it does not)."""
     reasons = []
+    # only whole chains: `torch.optim` inside `torch.optim.Optimizer` is not a use of its own
+    inner = {id(n.value) for n in ast.walk(node) if isinstance(n, ast.Attribute)}
     for sub in ast.walk(node):
-        name = dotted(sub) if isinstance(sub, ast.Attribute) else None
+        name = dotted(sub) if isinstance(sub, ast.Attribute) and id(sub) not in inner else None
+        name = _canonical(name, torch_names) if name else None
+        if isinstance(sub, ast.Call):
+            called = dotted(sub.func) or ""
+            literal = all(isinstance(a, ast.Constant) for a in sub.args[1:2] or sub.args[:1])
+            if called.rsplit(".", 1)[-1] in DYNAMIC and not literal:
+                reasons.append(f"looks up a name built at run time ({called})")
         if name and (name == OPTIM or name.startswith(OPTIM + ".")) and name not in ALLOWED:
             reasons.append(f"uses {name}")
         if isinstance(sub, ast.Attribute) and sub.attr.startswith(KERNEL_PREFIXES):
@@ -77,7 +102,8 @@ def _reasons(node: ast.AST, bound: dict[str, str]) -> list[str]:
         if isinstance(sub, ast.Name) and sub.id in bound:
             reasons.append(f"uses {bound[sub.id]}")
         if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and \
-                ("torch.optim" in sub.value or sub.value.startswith(KERNEL_PREFIXES)):
+                ("torch.optim" in sub.value or sub.value.startswith(KERNEL_PREFIXES)
+                 or sub.value in ("optim", *REFLECTION)):
             reasons.append(f"names {sub.value[:40]!r}")
     return list(dict.fromkeys(reasons))
 
@@ -94,11 +120,12 @@ def scan(sources: list[str], functions: list[str]) -> Findings:
             continue
     module = ast.Module(body=[n for t in trees for n in t.body], type_ignores=[])
     bound = _forbidden_bindings(module)
+    torch_names = _torch_aliases(module) | {"torch"}
     defs = {n.name: n for n in module.body
             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     assigned = {t.id: n for n in module.body if isinstance(n, ast.Assign)
                 for t in n.targets if isinstance(t, ast.Name)}
-    own = {name: _reasons(node, bound) for name, node in {**assigned, **defs}.items()}
+    own = {name: _reasons(node, bound, torch_names) for name, node in {**assigned, **defs}.items()}
     uses = {name: {s.id for s in ast.walk(node) if isinstance(s, ast.Name)} & set(own)
             for name, node in {**assigned, **defs}.items()}
     findings = Findings()

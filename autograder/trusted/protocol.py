@@ -32,8 +32,13 @@ from typing import Any
 JOB_FILES = ("executor.py", "protocol.py")  # copied into every job folder
 ARENA = "arena"                  # shared input buffer, mapped by both sides
 ARENA_BYTES = 8 << 20
-MAX_HEADER = 1 << 20
-MAX_FRAME = 64 << 20             # a reply larger than this is refused unread
+# What the driver accepts from the executor: replies are a few small arrays (a case's values are
+# at most a few dozen numbers) and short texts; anything larger is refused before it is read.
+MAX_HEADER = 256 << 10
+MAX_FRAME = 1 << 20
+MAX_VALUES = 4096                # elements of one returned array
+# What the executor accepts from the driver (a notebook's code travels in one request).
+MAX_REQUEST = 64 << 20
 DTYPES = ("float32", "float64", "int64", "int32", "bool")
 _LEN = struct.Struct("!I")
 
@@ -99,10 +104,18 @@ def encode(header: dict[str, Any], arrays: dict[str, Any] | None = None) -> byte
     return _LEN.pack(len(head)) + head + b"".join(blobs)
 
 
-def write_frame(fd: int, frame: bytes) -> None:
+def write_frame(fd: int, frame: bytes, deadline: float | None = None) -> None:
+    """Write a whole frame; on a non-blocking fd, wait for room until ``deadline`` (Timeout)."""
     view = memoryview(frame)
     while view:
-        view = view[os.write(fd, view):]
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([], [fd], [], left)[1]:
+                raise Timeout()
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
 
 
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
@@ -120,10 +133,11 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int, deadline: float | None = None) -> tuple[dict[str, Any], dict[str, bytes]]:
+def read_frame(fd: int, deadline: float | None = None, max_header: int = MAX_HEADER,
+               max_frame: int = MAX_FRAME) -> tuple[dict[str, Any], dict[str, bytes]]:
     """(header, {array name: (spec, raw bytes)}) of the next frame; sizes are checked first."""
     (length,) = _LEN.unpack(_read_exact(fd, _LEN.size, deadline))
-    if length > MAX_HEADER:
+    if length > max_header:
         raise ProtocolError(f"header of {length} bytes")
     try:
         header = json.loads(_read_exact(fd, length, deadline))
@@ -136,8 +150,8 @@ def read_frame(fd: int, deadline: float | None = None) -> tuple[dict[str, Any], 
     for spec in specs:
         check_spec(spec)
         total += spec["nbytes"]
-        if total > MAX_FRAME:
-            raise ProtocolError(f"frame of more than {MAX_FRAME} bytes")
+        if total > max_frame:
+            raise ProtocolError(f"frame of more than {max_frame} bytes")
     for spec in specs:
         blobs[spec["name"]] = (spec, _read_exact(fd, spec["nbytes"], deadline))
     return header, blobs

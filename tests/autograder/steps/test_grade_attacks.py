@@ -42,6 +42,18 @@ except OSError:
 
 LOOP = "import time\nwhile True:\n    time.sleep(0.1)\n"
 
+# The kernel's one writable host folder is where its sockets live: try to fill the disk there.
+FILL_SOCKETS = """
+import json, os, time
+from ipykernel.connect import get_connection_file
+folder = os.path.dirname(json.load(open(get_connection_file()))["ip"])
+for i in range(40):
+    with open(os.path.join(folder, f"fill{i}"), "wb") as f:
+        f.write(b"x" * (1 << 20))
+    time.sleep(0.1)
+print("WROTE-ALL")
+"""
+
 
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory):
@@ -63,7 +75,7 @@ def attacked(tmp_path_factory):
     incoming = tmp / "in"
     incoming.mkdir()
     bodies = {"amy": plant + CORRECT, "bea": NET.replace("PORT", str(server.getsockname()[1])) + CORRECT,
-              "zoe": CORRECT}
+              "zoe": CORRECT, "cal": FILL_SOCKETS + CORRECT}
     for student, body in bodies.items():
         nb = submission(course, body)
         if student == "bea":  # a runaway cell of her own, right before the test cell
@@ -114,3 +126,14 @@ def test_a_runaway_cell_is_interrupted_not_the_kernel_killed(attacked):
     assert bea.item(ITEM).in_kernel_score == 1.0  # the test cell after the loop still ran
     assert (course.autograded("bea") / f"{NOTEBOOK}.ipynb").exists()
     assert os.listdir(course.feedback_dir("bea"))
+
+
+def test_the_kernels_socket_folder_cannot_fill_the_disk(attacked):
+    course, reports, _ = attacked
+    graded = course.autograded("cal") / f"{NOTEBOOK}.ipynb"
+    if graded.exists():  # nbgrader drops the autograded copy of a notebook whose kernel died
+        out = nbformat.read(graded, as_version=4)
+        assert "WROTE-ALL" not in "".join(o.get("text", "") for c in out.cells
+                                          for o in c.get("outputs", []))
+    assert any("kernel died" in note for note in reports["cal"].notes), reports["cal"].notes
+    assert reports["cal"].item(ITEM).score == 1.0  # the trusted verdict does not depend on it

@@ -7,6 +7,7 @@ import dataclasses
 import socket
 import textwrap
 
+import nbformat
 import pytest
 
 from autograder.isolation import sandbox
@@ -84,12 +85,15 @@ PATCHER = src("""
         torch.equal = lambda *a, **k: True
         torch.Tensor.__eq__ = lambda *a, **k: True
         main = sys.modules["__main__"]
-        for name in dir(main):
-            obj = getattr(main, name)
-            if isinstance(obj, type):
-                for attr in list(vars(obj)):
-                    if attr in ("changed", "same"):
-                        setattr(obj, attr, lambda self, *a, **k: [])
+        try:  # the executor's own methods: whatever checks they might hold
+            main.Executor.changed = lambda self, *a, **k: []
+            main.Executor.same = lambda self, *a, **k: True
+            main.Executor.step_reply = lambda self, result, keys: (
+                {"dtype": str(result[0].dtype), "device": "cpu", "mutated": []},
+                {"theta": result[0].numpy().copy(), **{f"state.{k}": result[1][k].numpy().copy()
+                                                        for k in keys}})
+        except AttributeError:
+            pass
         return fn
 
     @_patch_everything
@@ -178,6 +182,58 @@ def network(port):
     """)
 
 
+# The executor's own process, turned against the grader (each correct otherwise).
+TRUNCATE_ARENA = with_body("adam_step", ADAM_SIG, """
+    import os, sys
+    os.truncate(sys.argv[1], 0)
+""")
+WRONG_SHAPE = corpus.CORRECT["sgdw_momentum_step"].replace(
+    'return theta - m - eta * wd * theta, {"m": m}',
+    'return (theta - m - eta * wd * theta).flatten(), {"m": m.flatten()}')
+HUGE_REPLY = with_body("cosine_warm_restarts", "(t, period, mult=1, eta_min=0.0, eta_max=1.0)", """
+    return torch.zeros(8_000_000, dtype=torch.float64)
+""")
+HALF = with_body("l2_to_decay", "(lr, l2)", """
+    import numpy
+    if isinstance(lr, float):
+        return numpy.float16(lr * l2)
+""")
+BAD_FIELDS = src("""
+    import sys
+
+    def _forge_replies(fn):
+        main = sys.modules["__main__"]
+        original = main.Executor.handle
+        def handle(self, request, blobs):
+            reply, arrays = original(self, request, blobs)
+            if request.get("op") == "call":
+                reply = {"blocked_calls": 5, "missing": True, "types": None}
+            return reply, arrays
+        main.Executor.handle = handle
+        return fn
+
+    @_forge_replies
+    def rmsprop_preconditioner(grads, beta2):
+        return grads
+""")
+# Stops reading as soon as a request is larger than a pipe holds: the next notebook's code.
+STOP_READING = with_body("sgdw_equivalent_l2", "(lr, wd, beta1)", """
+    import json, sys, time
+    P = sys.modules["__main__"].P
+    if not getattr(P, "_stopper", False):
+        P._stopper = True
+        def read_frame(fd, deadline=None, max_header=0, max_frame=0):
+            (length,) = P._LEN.unpack(P._read_exact(fd, 4, None))
+            if length > 60000:
+                time.sleep(3600)
+            header = json.loads(P._read_exact(fd, length, None))
+            return header, {s["name"]: (s, P._read_exact(fd, s["nbytes"], None))
+                            for s in header["arrays"]}
+        P.read_frame = read_frame
+""")
+BIG_CELL = "PADDING = '" + "x" * 200_000 + "'\n"
+
+
 @pytest.fixture(scope="module")
 def listener():
     server = socket.socket()
@@ -203,11 +259,22 @@ def graded(tmp_path_factory, listener):
         "disk_and_tree": write("disk_and_tree", {NB3: corpus.submission(
             NB3, {"adam_step": DISK, "cosine_warm_restarts": DEEP_TREE})}),
         "network": write("network", {NB1: corpus.submission(NB1, {"l2_to_decay": network(port)})}),
+        "executor_abuse": write("executor_abuse", {
+            NB1: corpus.submission(NB1, {"sgdw_momentum_step": WRONG_SHAPE, "l2_to_decay": HALF}),
+            NB2: corpus.submission(NB2, {"rmsprop_preconditioner": BAD_FIELDS}),
+            NB3: corpus.submission(NB3, {"adam_step": TRUNCATE_ARENA,
+                                         "cosine_warm_restarts": HUGE_REPLY})}),
     }
     verdicts = pipeline.grade_batch(subs, config=FAST, workers=2)
     verdicts["memory"] = pipeline.grade_submission(  # alone: the 3 GB must not slow the others
         write("memory", {NB1: corpus.submission(NB1, {"sgdw_momentum_step": MEMORY_TREE})}),
         dataclasses.replace(FAST, cell_timeout_s=30), student="memory")
+    stop = corpus.submission(NB1, {"sgdw_equivalent_l2": STOP_READING})
+    big = corpus.submission(NB2)
+    big.cells.append(nbformat.v4.new_code_cell(BIG_CELL))
+    verdicts["stop_reading"] = pipeline.grade_submission(
+        write("stop_reading", {NB1: stop, NB2: big}),
+        dataclasses.replace(FAST, submission_budget_s=20), student="stop_reading")
     budget = dataclasses.replace(FAST, submission_budget_s=8)
     slowish = {fn: just_under(fn, sig, 3) for fn, sig in [
         ("l2_to_decay", "(lr, l2)"), ("sgd_l2_momentum_step", SGD_SIG),
@@ -284,3 +351,28 @@ def test_student_code_has_no_network(graded, listener):
     assert got["l2_to_decay"].score == got["l2_to_decay"].max_score, got["l2_to_decay"].message
     with pytest.raises(OSError):
         listener.accept()
+
+
+def test_the_executor_turned_against_the_grader_costs_only_its_items(graded):
+    """Truncating the shared arena, replies of the wrong shape, size, dtype or field types: each
+    costs the item that did it; the grader survives and grades the rest."""
+    v = graded["executor_abuse"]
+    got = items(v)
+    assert got["adam_step"].score == 0                      # the truncated arena reads as changed
+    shape = got["sgdw_momentum_step"]   # right on 1-D cases (flatten is a no-op there), not on 2-D
+    assert 0 < shape.score < shape.max_score and "shape" in shape.message, shape.message
+    assert got["cosine_warm_restarts"].score == 0 and "malformed" in got["cosine_warm_restarts"].message
+    for fn in ("rmsprop_step", "rmsprop_preconditioner"):  # the forged replies: its whole notebook
+        assert got[fn].score == 0 and "malformed" in got[fn].message, got[fn].message
+    assert "malformed" not in got["l2_to_decay"].message    # float16 is a value, not a crash
+    for fn in ("sgd_l2_momentum_step", "sgdw_equivalent_l2", "adam_l2_step", "adamw_step"):
+        assert got[fn].score == got[fn].max_score, (fn, got[fn].message)
+
+
+def test_an_executor_that_stops_reading_cannot_hang_the_grader(graded):
+    v = graded["stop_reading"]
+    got = items(v)
+    assert v.flags["timeout"]
+    assert all(got[fn].score == 0 for fn in ("rmsprop_step", "rmsprop_preconditioner")), \
+        {fn: i.message for fn, i in got.items()}
+    assert got["l2_to_decay"].score == got["l2_to_decay"].max_score
