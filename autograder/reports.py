@@ -28,6 +28,7 @@ TEST_PREFIX = "test_"
 
 # How an item's score was decided.
 TRUSTED, MANUAL, AWAITING = "trusted", "manual", "awaiting manual grade"
+CHANGED = "changed outside grade"  # the gradebook no longer holds the trusted score
 
 
 class ItemId(NamedTuple):

@@ -15,7 +15,7 @@ from nbgrader.api import MissingEntry
 
 from autograder import reports
 from autograder.course import Course
-from autograder.reports import AWAITING, MANUAL, ItemId, ItemResult, Report
+from autograder.reports import AWAITING, CHANGED, MANUAL, TRUSTED, ItemId, ItemResult, Report
 
 # (score, max_score, manual score or None) of each gradebook cell, keyed by item id.
 CellScores = dict[str, tuple[float, float, float | None]]
@@ -41,17 +41,22 @@ def merged_report(course: Course, student: str) -> Report | None:
     if report is None or scores is None:
         return None
     cells, total, max_total = scores
-    items = []
+    items, notes = [], list(report.notes)
     for item in report.items:
         score, max_score, manual = cells.get(item.id, (item.score, item.max_score, None))
         decided = MANUAL if manual is not None else item.decided_by
+        if manual is None and item.decided_by == TRUSTED and abs(score - item.score) > 1e-9:
+            decided = CHANGED  # something other than `grade` wrote this score
+            notes.append(f"{item.id}: the gradebook holds {score:g}, not the trusted {item.score:g}: "
+                         "run `python -m autograder grade` to restore the trusted scores")
         items.append(dataclasses.replace(item, score=score, max_score=max_score, decided_by=decided))
     graded = {i.id for i in report.items}
     for key, (score, max_score, manual) in sorted(cells.items()):
         if key not in graded:
             items.append(ItemResult(key, score, max_score,
                                     decided_by=MANUAL if manual is not None else AWAITING))
-    return dataclasses.replace(report, score=total, max_score=max_total, items=items, manual=[])
+    return dataclasses.replace(report, score=total, max_score=max_total, items=items, manual=[],
+                               notes=notes)
 
 
 def export(course: Course, out_dir: Path | None = None) -> Path:

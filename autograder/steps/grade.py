@@ -238,15 +238,39 @@ def _grade_job(cfg: CourseConfig, root: str, student: str, run_experiments: bool
 
 def pending(course: Course, students: list[str], force: bool = False,
             run_experiments: bool = False) -> list[str]:
-    """Students whose report is missing or stale (resume point of a killed batch)."""
+    """Students whose report is missing or stale (resume point of a killed batch), or whose
+    gradebook no longer holds the trusted scores of their report (e.g. formgrader's autograde
+    button re-ran nbgrader and wrote its in-kernel scores)."""
     if force:
         return list(students)
-    todo = []
+    todo, reports = [], {}
     for student in students:
         report = load_report(course, student)
         if not report or report.fingerprint != fingerprint(course, student, run_experiments):
             todo.append(student)
-    return todo
+        else:
+            reports[student] = report
+    if reports:
+        with course.gradebook() as gb:
+            todo += [s for s, report in reports.items() if drifted(gb, course, report)]
+    return sorted(todo, key=students.index)
+
+
+def drifted(gb: Any, course: Course, report: Report) -> list[str]:
+    """Items of ``report`` whose gradebook auto score is no longer the trusted one (a manual
+    score is the instructor's and never counts as drift)."""
+    out = []
+    for item in report.items:
+        if item.decided_by != reports.TRUSTED:
+            continue
+        ref = item.item
+        try:
+            grade = gb.find_grade(ref.grade_id, ref.notebook, course.assignment, report.student)
+        except MissingEntry:
+            continue
+        if grade.manual_score is None and abs(float(grade.auto_score or 0) - item.score) > 1e-9:
+            out.append(item.id)
+    return out
 
 
 def grade(course: Course, students: list[str] | None = None, jobs: int | None = None,

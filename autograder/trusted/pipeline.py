@@ -134,8 +134,10 @@ def flag_from_reply(verdict: Verdict, item_id: str, outcome: driver.Outcome | No
 def reconcile(verdict: Verdict, in_kernel_scores: dict[str, float]) -> list[str]:
     """Compare nbgrader's in-kernel scores with the trusted ones; the trusted score counts.
 
-    Records each item's in-kernel score, flags ``in_kernel_disagrees`` where they differ and
-    ``tamper_suspected`` where the in-kernel score is higher; returns one note per difference.
+    Records each item's in-kernel score and returns one note per difference. Only an in-kernel
+    score above the trusted one is flagged (``in_kernel_disagrees`` and ``tamper_suspected``):
+    an ordinary mistake -- the notebook's own check gave 0, the trusted grader partial credit --
+    stays a note, so the flags keep meaning something.
     """
     notes = []
     for item in verdict.items:
@@ -146,8 +148,8 @@ def reconcile(verdict: Verdict, in_kernel_scores: dict[str, float]) -> list[str]
         note = (f"{item.id}: the notebook's own tests gave {got:g}/{item.max_score:g}, "
                 f"the trusted grader {item.score:g} (the trusted score counts)")
         notes.append(note)
-        verdict.flag("in_kernel_disagrees", note)
         if got > item.score:
+            verdict.flag("in_kernel_disagrees", note)
             verdict.flag("tamper_suspected", note)
     return notes
 

@@ -141,3 +141,25 @@ def test_feedback_shows_verdicts_but_not_hidden_tests(graded):
     assert "Trusted grader: 0 / 1 points" in html
     assert "secret-hidden-check" not in html and "0.3, 2.0" not in html
     assert "HIDDEN TESTS" not in html and "autograder.reference" not in html
+
+
+def test_nbgraders_own_autograde_cannot_replace_a_trusted_score_silently(graded):
+    """What formgrader's Autograde button does: nbgrader re-runs the notebook in its own kernel
+    and writes its in-kernel score. Export must not call that score trusted, and `grade` must
+    notice the gradebook changed and restore the trusted score."""
+    course, reports = graded
+    assert reports["cat"].item(ITEM).score == 0.0  # the cheat fakes a pass in its own kernel
+    api = course.api(sandbox=False, run_experiments=True)
+    assert api.autograde(course.assignment, "cat", force=True).get("success")
+    with course.gradebook() as gb:
+        assert gb.find_grade("test_l2_to_decay", NOTEBOOK, course.assignment, "cat").auto_score == 1.0
+    merged = export.merged_report(course, "cat")
+    item_ = next(i for i in merged.items if i.id == ITEM)
+    assert item_.decided_by != "trusted" and any("restore the trusted" in n for n in merged.notes)
+    assert grade.pending(course, ["ann", "cat"]) == ["cat"]
+    again = grade.grade(course, students=["cat"], progress=False)
+    assert again["cat"].item(ITEM).score == 0.0
+    with course.gradebook() as gb:
+        assert gb.find_grade("test_l2_to_decay", NOTEBOOK, course.assignment, "cat").auto_score == 0.0
+    assert next(i for i in export.merged_report(course, "cat").items if i.id == ITEM).decided_by \
+        == "trusted"

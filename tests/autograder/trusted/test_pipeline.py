@@ -165,3 +165,14 @@ def test_ordinary_words_are_not_tamper_signs():
     assert tamper.tamper_reasons(nb)
     globbing = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("glob.glob('../../**')")])
     assert any("parent folders" in r for r in tamper.tamper_reasons(globbing))
+
+
+def test_only_an_in_kernel_score_above_the_trusted_one_is_flagged():
+    from autograder.reports import ItemResult, Verdict
+    mistake = Verdict("x", items=[ItemResult("nb:f", 1.0, 2.0)])
+    notes = verdict.reconcile(mistake, {"nb:f": 0.0})  # the notebook's check gave 0: a note
+    assert len(notes) == 1 and not any(mistake.flags.values())
+    assert mistake.items[0].in_kernel_score == 0.0
+    faked = Verdict("y", items=[ItemResult("nb:f", 0.0, 2.0)])
+    verdict.reconcile(faked, {"nb:f": 2.0})
+    assert faked.flags["in_kernel_disagrees"] and faked.flags["tamper_suspected"]
