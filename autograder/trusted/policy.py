@@ -17,6 +17,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from autograder.trusted.extract import dotted
+
 OPTIM = "torch.optim"
 ALLOWED = {"torch.optim.Optimizer", "torch.optim.optimizer.Optimizer"}
 KERNEL_PREFIXES = ("_fused_", "_single_tensor_", "_multi_tensor_")
@@ -32,16 +34,6 @@ LIBRARY_HELPERS = {"_get_value", "_dispatch_sqrt", "_get_scalar_dtype", "_stack_
 class Findings:
     forbidden: dict[str, list[str]] = field(default_factory=dict)  # function -> reasons
     copied: list[str] = field(default_factory=list)                 # reasons
-
-
-def dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        return ".".join([node.id, *reversed(parts)])
-    return None
 
 
 def _torch_aliases(tree: ast.Module) -> set[str]:
