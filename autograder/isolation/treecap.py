@@ -98,9 +98,6 @@ class TreeCap:
                 continue
         return 0
 
-    def oom_killed(self) -> bool:
-        return self.oom_kills() > 0
-
     def close(self) -> None:
         """Kill every process still in the group, then remove it."""
         for group in self.dirs:

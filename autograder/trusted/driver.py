@@ -67,7 +67,7 @@ class Executor:
 
     def __init__(self, job: Path, config: CourseConfig, mode: str, visible: Sequence[Path],
                  device: str) -> None:
-        self.job, self.verdict_notes = job, []
+        self.job = job
         limits = Limits(wall_s=float(config.submission_budget_s) + SETUP_S,
                         memory_mb=config.memory_cap_mb, disk_mb=config.disk_cap_mb)
         self.process = sandbox.spawn(

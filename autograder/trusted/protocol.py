@@ -52,11 +52,6 @@ class Timeout(Exception):
 
 
 # -- array keys of a reply, as the compare step reads them -----------------------------------
-def item_key(item_id: str) -> str:
-    """File-name form of an item id ("<notebook>:<function>" -> "<notebook>__<function>")."""
-    return item_id.replace(":", "__")
-
-
 def case_prefix(i: int) -> str:
     return f"c{i}"
 
