@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-lock
 
-.PHONY: demo test lint bench bench-grade bench-notebooks student-notebooks clean-state
+.PHONY: demo test lint bench bench-grade bench-notebooks student-notebooks formgrader clean-state
+
+# `make formgrader STATE=.course_state/demo` opens formgrader on another state folder.
+STATE ?=
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +32,9 @@ bench-grade: $(STAMP)
 
 bench-notebooks: $(STAMP)
 	$(PY) -m autograder.tools.bench_notebooks
+
+formgrader: $(STAMP)
+	$(PY) -m autograder $(if $(STATE),--state-dir $(STATE)) formgrader
 
 student-notebooks: $(STAMP)
 	$(PY) -m autograder release --notebooks-only

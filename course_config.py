@@ -6,6 +6,7 @@ command line (``python -m autograder --set device=cpu ...``). A bad value fails 
 a message naming the key and what is allowed.
 """
 import dataclasses
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -104,17 +105,40 @@ def _check(cfg: CourseConfig) -> CourseConfig:
     return cfg
 
 
-def _parse(name: str, text: str) -> int | float | str:
-    """Turn an override string into the field's type."""
+def _parse(name: str, text: str) -> object:
+    """Turn an override string into the field's type: numbers and text as written, the lists
+    and tables (notebooks, points, tolerances) as JSON."""
     kind = type(getattr(CourseConfig(), name))
     if kind in (int, float):
         try:
             return kind(text)
         except ValueError:
             raise ConfigError(f"course_config: {name} must be a {kind.__name__}, got {text!r}") from None
-    if kind is not str:
-        raise ConfigError(f"course_config: {name} cannot be overridden from text")
+    if kind in (tuple, dict):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, list if kind is tuple else dict):
+            example = '["01_a", "02_b"]' if kind is tuple else '{"01_a:f": 1.0}'
+            raise ConfigError(f"course_config: {name} must be JSON like {example}, got {text!r}")
+        if kind is tuple:
+            return tuple(value)
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
     return text
+
+
+def as_environment(cfg: CourseConfig) -> dict[str, str]:
+    """``COURSE_<FIELD>`` variables that make ``load()`` in another process give ``cfg`` (the
+    settings that differ from the defaults), e.g. for a Jupyter server that reads
+    nbgrader_config.py."""
+    default, out = CourseConfig(), {}
+    for f in dataclasses.fields(CourseConfig):
+        value = getattr(cfg, f.name)
+        if value != getattr(default, f.name):
+            out[f"COURSE_{f.name.upper()}"] = json.dumps(value) if isinstance(value, (tuple, dict)) \
+                else str(value)
+    return out
 
 
 def load(overrides: Mapping[str, object] | None = None,

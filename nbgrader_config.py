@@ -1,11 +1,12 @@
 """nbgrader reads this file the normal way; every value comes from course_config.
 
-The settings are built by the same function the instructor's commands use
-(``autograder.nbgrader_glue.config.build``). Plain ``nbgrader autograde`` runs nbgrader's own
-kernel and every cell; ``python -m autograder grade`` adds the sandbox and the trusted verdict.
+nbgrader's own apps -- the formgrader's buttons, ``nbgrader autograde`` -- grade the way
+``python -m autograder grade`` does: the sandboxed kernel, experiments skipped, and the trusted
+verdict written over nbgrader's in-kernel scores after each submission
+(``autograder.nbgrader_glue.config.for_nbgrader_apps``). Use ``make formgrader`` to open it.
 """
-from autograder.nbgrader_glue.config import build
+from autograder.nbgrader_glue.config import for_nbgrader_apps
 from course_config import CONFIG, ROOT
 
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
-c.merge(build(CONFIG, ROOT, sandbox=False, run_experiments=True))
+c.merge(for_nbgrader_apps(CONFIG, ROOT))

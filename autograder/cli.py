@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import course_config
@@ -41,13 +42,20 @@ def cmd_release(course: Course, args: argparse.Namespace) -> None:
 
 def cmd_collect(course: Course, args: argparse.Namespace) -> None:
     from autograder.steps import collect
-    result = collect.collect(course, args.path)
+    result = collect.collect(course, args.path, roster=args.roster, pattern=args.pattern,
+                             prefer=args.prefer)
+    notes = dict(result.notes)
     for student, notebook, source in result.collected:
-        print(f"collected  {student:<20} {notebook:<30} <- {source}")
+        note = f"  ({notes.pop(source)})" if source in notes else ""
+        print(f"collected  {student:<20} {notebook:<30} <- {source}{note}")
     for source, reason in result.unrecognised:
         print(f"skipped    {source}: {reason}")
-    print(f"{len(result.collected)} notebooks from {len(result.students)} students; "
-          f"{len(result.unrecognised)} files not recognised")
+    for subject, note in notes.items():
+        print(f"note       {subject}: {note}")
+    with_files = {student for student, _, _ in result.collected}
+    print(f"{len(result.collected)} notebooks from {len(with_files)} students; "
+          f"{len(result.students) - len(with_files)} more registered without a notebook; "
+          f"{len(result.unrecognised)} files skipped")
 
 
 def cmd_grade(course: Course, args: argparse.Namespace) -> None:
@@ -69,6 +77,26 @@ def cmd_export(course: Course, args: argparse.Namespace) -> None:
     print(f"grades: {path}\nreports: {path.parent}/<student>.json")
 
 
+def cmd_formgrader(course: Course, args: argparse.Namespace) -> None:
+    from autograder.steps import formgrader
+    if args.dry_run:
+        argv, env = formgrader.command(course, args.port)
+        print(f"COURSE_STATE_DIR={env['COURSE_STATE_DIR']} {' '.join(argv)}")
+        return
+    code = formgrader.run(course, args.port, browser=args.browser)
+    if code:
+        raise RuntimeError(f"formgrader: the Jupyter server stopped with exit status {code}")
+
+
+def cmd_gradescope(course: Course, args: argparse.Namespace) -> None:
+    from autograder.gradescope import build
+    path, questions = build.build(course, args.out, visibility=args.visibility,
+                                  kernel=not args.no_kernel)
+    print(f"autograder zip: {path} ({path.stat().st_size / 1024:.0f} KiB): upload it on "
+          f"Gradescope's Configure Autograder page\nwritten answers: {questions} (one "
+          "hand-graded question each in the assignment's outline)")
+
+
 def cmd_demo(course: Course, args: argparse.Namespace) -> None:
     from autograder.tools import demo
     demo.run(course, jobs=args.jobs)
@@ -86,9 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", help="where to write the zip (default: STATE/release/<assignment>.zip)")
     p.set_defaults(run=cmd_release)
 
+    from autograder.steps.collect import PREFER
     p = verbs.add_parser("collect", help="import submissions from a folder or a zip")
-    p.add_argument("path", help="folder or .zip: <student>/<assignment>/<notebook>.ipynb or "
-                   "flat LMS files <student>_<anything>_<notebook>.ipynb")
+    p.add_argument("path", help="folder or .zip: nbgrader's <student>/<assignment>/<notebook>.ipynb "
+                   "or a Canvas, Blackboard or Moodle download")
+    p.add_argument("--roster", metavar="CSV", help="the class: a header with id (or student_id) "
+                   "and optional name, email, lms_id, participant_id; every student on it is "
+                   "registered, every file must match exactly one row")
+    p.add_argument("--pattern", metavar="REGEX", help="your own file name layout instead of the "
+                   "built-in ones: named groups student and notebook, optional attempt and late")
+    p.add_argument("--prefer", choices=PREFER, default=PREFER[0],
+                   help="which of several files of one notebook wins: latest (highest "
+                   "resubmission or attempt time) or on-time (the latest not marked late, else "
+                   "the latest); default %(default)s")
     p.set_defaults(run=cmd_collect)
 
     p = verbs.add_parser("grade", help="autograde collected submissions (nbgrader + trusted verdict)")
@@ -110,13 +148,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder to write to (default: STATE/export/<assignment>)")
     p.set_defaults(run=cmd_export)
 
+    p = verbs.add_parser("formgrader", help="open nbgrader's formgrader (JupyterLab) on the state "
+                         "folder; its Autograde button runs the sandbox and the trusted verdict")
+    p.add_argument("--port", type=int, default=8888, help="server port (default 8888)")
+    p.add_argument("--browser", action="store_true", help="also open a browser")
+    p.add_argument("--dry-run", action="store_true", help="print the command, start nothing")
+    p.set_defaults(run=cmd_formgrader)
+
+    from autograder.gradescope.results import DEFAULT_VISIBILITY, VISIBILITY
+    p = verbs.add_parser("gradescope", help="write autograder.zip for Gradescope: the same "
+                         "pipeline in Gradescope's containers (trusted verdict for every point)")
+    p.add_argument("--out", help="the zip to write, or a folder for autograder.zip (default: "
+                   "STATE/gradescope/autograder.zip); questions.csv goes beside it")
+    p.add_argument("--visibility", choices=VISIBILITY, default=DEFAULT_VISIBILITY,
+                   help="when students see the autograded tests (default %(default)s)")
+    p.add_argument("--no-kernel", action="store_true", help="skip nbgrader's run in the sandboxed "
+                   "kernel: trusted verdict only, faster, no in-kernel disagreement flags")
+    p.set_defaults(run=cmd_gradescope)
+
     p = verbs.add_parser("demo", help="the whole pipeline on synthetic submissions")
     p.add_argument("--jobs", type=int, help="parallel grading jobs")
     p.set_defaults(run=cmd_demo)
     return parser
 
 
+def _one_line_warnings() -> None:
+    """Warnings to an instructor are one line each ("warning: ..."), without source lines."""
+    def show(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+        print(f"warning: {message}", file=sys.stderr)
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
+    _one_line_warnings()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "jobs", None) is not None and args.jobs < 1:

@@ -104,6 +104,18 @@ class Course:
         process.prepare()
         self.state.mkdir(parents=True, exist_ok=True)
         config = self.nbgrader_config(sandbox, run_experiments, sockets)
+        Path(config.Exchange.root).mkdir(exist_ok=True)
+        return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    def apps_api(self) -> NbGraderAPI:
+        """nbgrader's API configured as nbgrader_config.py configures nbgrader's own apps (the
+        formgrader's buttons): what an instructor's click in formgrader runs."""
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        process.prepare()
+        self.state.mkdir(parents=True, exist_ok=True)
+        config = nbconfig.for_nbgrader_apps(self.cfg, Path(self.root), release_root=self.release_root)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
     def gradebook(self) -> Gradebook:

@@ -1,9 +1,9 @@
 """The rules of the house (ARCHITECTURE.md), checked on the source: who may import whom."""
-import ast
 import sys
 
 import pytest
 
+from autograder.steps.release import top_imports
 from course_config import ROOT
 
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
@@ -11,14 +11,7 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 def imports(path):
     """Top-level package names and full dotted modules imported anywhere in ``path``."""
-    tree = ast.parse(path.read_text())
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return names
+    return top_imports(path.read_text())
 
 
 def files(folder):

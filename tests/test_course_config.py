@@ -38,3 +38,16 @@ def test_bad_settings_fail_with_the_key_named(overrides, message):
 def test_bad_environment_value_fails_at_load():
     with pytest.raises(ConfigError, match="device"):
         load(environ={"COURSE_DEVICE": "tpu"})
+
+
+def test_every_setting_travels_through_the_environment():
+    """What a Jupyter server started by `formgrader` reads: the same settings, lists included."""
+    cfg = course_config.load({"notebooks": ("01_sgd_weight_decay",), "cell_timeout_s": "7",
+                              "points": {"01_sgd_weight_decay:l2_to_decay": 3.0},
+                              "tolerances": {"float32": (1e-3, 1e-5)}}, environ={})
+    assert course_config.load(environ=course_config.as_environment(cfg)) == cfg
+
+
+def test_a_list_setting_that_is_not_json_names_the_key():
+    with pytest.raises(course_config.ConfigError, match="notebooks must be JSON"):
+        course_config.load(environ={"COURSE_NOTEBOOKS": "01_a,02_b"})

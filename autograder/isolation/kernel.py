@@ -26,7 +26,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +36,8 @@ from autograder.isolation import limits, sandbox
 SANDBOX_KERNEL = "wd-sandbox"
 HIDDEN_TEST_MODULES = ("__init__.py", "reference")
 KEEP_ENV = ("NBGRADER_EXECUTION",)
+NO_BWRAP = ("grading sandbox: bubblewrap is not available, so kernels run with resource limits "
+            "only and can read the instructor's files; install it: apt-get install -y bubblewrap")
 
 
 def hidden_test_paths() -> list[str]:
@@ -153,9 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     lim = limits.kernel_limits(args.memory_mb, args.disk_mb)
     if sandbox.isolation() == "bwrap":
         sys.exit(run_sandboxed(cmd, args.readable, connection_file, lim))
-    warnings.warn("grading sandbox: bubblewrap is not available, so the kernel runs with "
-                  "resource limits only and can read the instructor's files "
-                  "(apt-get install -y bubblewrap)", sandbox.SandboxWarning, stacklevel=2)
+    sandbox.warn(NO_BWRAP)
     limits.apply(lim)
     env = sandbox.env(os.getcwd()) | {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"

@@ -28,6 +28,7 @@ course, the student-visible packages) and write (``writable``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import signal
@@ -52,6 +53,21 @@ UID_RANGE = (100000, 150000)  # unused uids for sandboxed runs as root (no accou
 
 class SandboxWarning(UserWarning):
     """The machine only allows weaker isolation than bubblewrap."""
+
+
+# Set in the environment once a note was shown, so the grading workers and kernels this
+# process starts (they inherit it) do not repeat it: one warning per run, not one per process.
+WARNED_ENV = "AUTOGRADER_SANDBOX_WARNED"
+
+
+def warn(note: str) -> None:
+    """Warn about weaker isolation once per process tree."""
+    key = hashlib.sha256(note.encode()).hexdigest()[:12]
+    shown = os.environ.get(WARNED_ENV, "").split(",")
+    if key in shown or "*" in shown:
+        return
+    os.environ[WARNED_ENV] = ",".join([*filter(None, shown), key])
+    warnings.warn(note, SandboxWarning, stacklevel=3)
 
 
 @dataclass
@@ -95,6 +111,15 @@ def bwrap_path() -> str | None:
     probe = subprocess.run([path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net",
                             "--die-with-parent", "true"], capture_output=True, timeout=30)
     return path if probe.returncode == 0 else None
+
+
+def warn_degraded(note: str) -> None:
+    """Before starting many sandboxed processes: without bubblewrap, say ``note`` once, and
+    nothing more from them about it (each would otherwise repeat its own variant)."""
+    if isolation() == "bwrap":
+        return
+    warn(note)
+    os.environ[WARNED_ENV] = "*"
 
 
 def isolation() -> str:
@@ -270,7 +295,7 @@ def prepare(argv: Sequence[str], *, cwd: Path, limits: Limits, writable: Sequenc
         if drop is not None:
             _drop(drop)
     for note in notes:
-        warnings.warn(note, SandboxWarning, stacklevel=3)
+        warn(note)
     return Launch(cmd, run_env, preexec, mode, notes, cap)
 
 

@@ -1,12 +1,19 @@
 """ONE builder of nbgrader's configuration, from course_config.
 
-``nbgrader_config.py`` (what the ``nbgrader`` command and the formgrader load) and ``Course.api``
-(what the instructor's verbs use) both call ``build``; they differ only in the arguments.
+``nbgrader_config.py`` (what the ``nbgrader`` command and the formgrader load) calls
+``for_nbgrader_apps``; ``Course.api`` (what the instructor's verbs use) calls ``build``. Both
+grade the same way: sandboxed kernel, experiments skipped, trusted verdict written last.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib
 import logging
+import os
+import stat
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from traitlets.config import Config
 
@@ -44,6 +51,9 @@ def build(cfg: CourseConfig, root: Path, *, release_root: Path | None = None,
     c.CourseDirectory.autograded_directory = str(state / "autograded")
     c.CourseDirectory.feedback_directory = str(state / "feedback")
     c.CourseDirectory.db_url = cfg.gradebook_url
+    # nbgrader's exchange (its multi-user release/collect, unused here) defaults to a system
+    # folder that only root may create; keep it in the state folder so nothing reports it.
+    c.Exchange.root = str(state / "exchange")
     c.ExecutePreprocessor.timeout = cfg.cell_timeout_s
     c.Execute.timeout = cfg.cell_timeout_s
     # A cell that times out costs that cell, not the whole notebook's in-kernel results.
@@ -67,6 +77,69 @@ def build(cfg: CourseConfig, root: Path, *, release_root: Path | None = None,
     c.HTMLExporter.sanitize_html = True
     c.NbGraderAPI.log_level = logging.WARNING
     return c
+
+
+def for_nbgrader_apps(cfg: CourseConfig, root: Path, *, release_root: Path | None = None,
+                      sockets: Path | None = None) -> Config:
+    """What nbgrader's own apps load (formgrader's buttons, ``nbgrader autograde``).
+
+    Their autograde runs the sandboxed kernel without the experiments, like ``grade``; then a
+    post-convert hook writes the trusted verdict over nbgrader's in-kernel scores, so the ⚡
+    Autograde button gives the same gradebook, report and comments as ``python -m autograder
+    grade --student`` (``steps.grade.after_nbgrader_autograde``). The pre-convert hook installs
+    the sandboxed kernelspec where that nbgrader process finds it.
+    """
+    c = build(cfg, root, release_root=release_root, sandbox=True, run_experiments=False,
+              sockets=sockets or private_socket_dir(cfg))
+    Path(c.Exchange.root).mkdir(parents=True, exist_ok=True)
+    c.Autograde.pre_convert_hook = ConvertHook(f"{GRADE}.before_nbgrader_autograde", cfg, root,
+                                               release_root)
+    c.Autograde.post_convert_hook = ConvertHook(f"{GRADE}.after_nbgrader_autograde", cfg, root,
+                                                release_root)
+    return c
+
+
+GRADE = "autograder.steps.grade"
+
+
+class ConvertHook:
+    """nbgrader calls a convert hook as ``hook(assignment=, student=, notebooks=)``; this one
+    passes the course settings too. The target is imported when called (by name: this package
+    does not import ``steps``, and nbgrader's config loader deep-copies the hook)."""
+
+    def __init__(self, target: str, cfg: CourseConfig, root: Path, release_root: Path | None
+                 ) -> None:
+        self.target, self.cfg, self.root, self.release_root = target, cfg, Path(root), release_root
+
+    def __call__(self, **kwargs: Any) -> None:
+        module, name = self.target.rsplit(".", 1)
+        getattr(importlib.import_module(module), name)(self.cfg, self.root, self.release_root,
+                                                       **kwargs)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConvertHook) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((self.target, self.root))
+
+    def __repr__(self) -> str:
+        return f"ConvertHook({self.target!r})"
+
+
+def private_socket_dir(cfg: CourseConfig) -> Path:
+    """A folder only this user can enter, for the sandboxed kernels' ZMQ sockets of nbgrader's
+    own apps (one per user and state folder: the path must stay short). Refuses a folder that
+    someone else made or could write."""
+    tag = hashlib.sha256(str(Path(cfg.state_dir).resolve()).encode()).hexdigest()[:8]
+    path = Path(tempfile.gettempdir()) / f"wdk-{os.getuid()}-{tag}"
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        pass
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise RuntimeError(f"{path} is not a private folder of this user: remove it and retry")
+    return path
 
 
 def reports_dir(cfg: CourseConfig) -> Path:

@@ -169,7 +169,7 @@ def cell_key(cell: NotebookNode) -> tuple[str, str] | None:
 def verdict_cell(item: ItemResult) -> NotebookNode:
     """A raw HTML cell: the grader's score line as markup, the message as escaped text (it can
     quote the student, e.g. an exception message), so nothing the student wrote is markup."""
-    score = f"Trusted grader: {item.score:g} / {item.max_score:g} points."
+    score = f"{reports.VERDICT_PREFIX} {item.score:g} / {item.max_score:g} points."
     # Only tags nbconvert's clean_html keeps (it escapes <p>, for one).
     body = f'<div class="trusted-verdict"><div><strong>{html.escape(score)}</strong></div>'
     if item.message:
@@ -198,6 +198,12 @@ class TrustedVerdicts(Preprocessor):
         cells = []
         for cell in nb.cells:
             cells.append(cell)
+            # `grade` also wrote the verdict as the auto comment of the student's code cell (for
+            # formgrader); here the escaped verdict cell shows it, so the comment would repeat it
+            # as markdown. A grader's own comment takes precedence in the gradebook and stays.
+            meta = cell.metadata.get("nbgrader", {})
+            if str(meta.get("comment") or "").startswith(reports.VERDICT_PREFIX):
+                meta["comment"] = None
             if not nbmeta.is_test_cell(cell):
                 continue
             item = items.get(str(ItemId.of_cell(info.get("notebook", ""), nbmeta.grade_id(cell) or "")))

@@ -52,29 +52,48 @@ def merged_report(course: Course, student: str) -> Report | None:
         items.append(dataclasses.replace(item, score=score, max_score=max_score, decided_by=decided))
     graded = {i.id for i in report.items}
     for key, (score, max_score, manual) in sorted(cells.items()):
-        if key not in graded:
+        if key not in graded and max_score > 0:  # a 0-point cell (a mark scheme) is no item
             items.append(ItemResult(key, score, max_score,
                                     decided_by=MANUAL if manual is not None else AWAITING))
     return dataclasses.replace(report, score=total, max_score=max_total, items=items, manual=[],
                                notes=notes)
 
 
+# grades.csv: these columns, then one per graded item ("<notebook>:<item>").
+SUMMARY_COLUMNS = ["student", "assignment", "status", "score", "max_score", "autograded",
+                   "awaiting_manual", "flags"]
+COMPLETE, AWAITING_MANUAL, NOT_GRADED = "complete", "awaiting manual grading", "not graded"
+
+
+def summary(report: Report) -> dict[str, object]:
+    """The CSV's summary columns of one merged report."""
+    auto = sum(i.score for i in report.items if i.decided_by == TRUSTED)
+    waiting = sum(i.max_score for i in report.items if i.awaiting)
+    return {"student": report.student, "assignment": report.assignment,
+            "status": AWAITING_MANUAL if waiting else COMPLETE, "score": report.score,
+            "max_score": report.max_score, "autograded": round(auto, 6),
+            "awaiting_manual": waiting, "flags": ";".join(sorted(report.flagged()))}
+
+
 def export(course: Course, out_dir: Path | None = None) -> Path:
-    """Write grades.csv and <student>.json files; returns the CSV path."""
+    """Write grades.csv and <student>.json files; returns the CSV path.
+
+    Every collected student gets a row: one never graded says so (status "not graded") rather
+    than vanishing; ``awaiting_manual`` is the points of written answers not graded yet, so a
+    score of 17 / 42 reads as 17 with 25 to come, not as a failing grade."""
     out = course.export_dir / course.assignment if out_dir is None else out_dir
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for student in course.students():
         report = merged_report(course, student)
         if report is None:
+            rows.append({"student": student, "assignment": course.assignment,
+                         "status": NOT_GRADED, "max_score": course.cfg.max_score})
             continue
         reports.save(report, out / f"{student}.json")
-        row = {"student": student, "assignment": course.assignment, "score": report.score,
-               "max_score": report.max_score, "flags": ";".join(sorted(report.flagged()))}
-        row |= {item.id: item.score for item in report.items}
-        rows.append(row)
+        rows.append(summary(report) | {item.id: item.score for item in report.items})
     path = out / "grades.csv"
-    columns = ["student", "assignment", "score", "max_score", "flags"]
+    columns = list(SUMMARY_COLUMNS)
     for row in rows:
         columns += [k for k in row if k not in columns]
     with open(path, "w", newline="") as fh:

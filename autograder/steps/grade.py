@@ -12,8 +12,11 @@ killing ``grade`` mid-batch loses nothing and counts nothing twice.
 """
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import tempfile
@@ -26,11 +29,12 @@ from typing import Any
 import nbformat
 from nbgrader.api import MissingEntry
 
-from autograder import reports
+from autograder import nbmeta, reports
 from autograder.course import Course
 from autograder.isolation import kernel, sandbox
 from autograder.nbgrader_glue import process
 from autograder.reports import AWAITING, MANUAL, ItemId, ItemResult, Report, Verdict
+from autograder.trusted import extract
 from course_config import CourseConfig
 
 REPORT_VERSION = 1
@@ -115,7 +119,11 @@ def autograde(course: Course, student: str, attempts: int = 3, run_experiments: 
               ) -> dict[str, Any]:
     """nbgrader autograde of one submission in the sandboxed kernel; returns nbgrader's result.
 
-    Experiment cells (no points) are skipped unless ``run_experiments``."""
+    Experiment cells (no points) are skipped unless ``run_experiments``. A submission without
+    any notebook is not given to nbgrader (it would fail): the trusted verdict says what is
+    missing."""
+    if not any(course.submitted(student).glob("*.ipynb")):
+        return {"success": True, "log": ""}
     sockets = Path(tempfile.mkdtemp(prefix="wdk-"))  # short: a socket path has ~100 characters
     try:
         api = course.api(sandbox=True, run_experiments=run_experiments, sockets=sockets)
@@ -148,10 +156,11 @@ def in_kernel_outcomes(course: Course, student: str, notebook: str) -> dict[str,
     return flags
 
 
-def record(course: Course, student: str, items: list[ItemResult]
+def record(course: Course, student: str, verdict: Verdict
            ) -> tuple[dict[str, float], tuple[float, float], list[ItemResult]]:
-    """Write trusted scores as auto_scores; returns ({item id: in-kernel score}, (score, max),
-    the manually graded items)."""
+    """Write the trusted scores as auto scores, each item's verdict as the auto comment of the
+    cell that defines its function (where formgrader shows it), and a flagged submission as
+    flagged; returns ({item id: in-kernel score}, (score, max), the manually graded items)."""
     in_kernel: dict[str, float] = {}
     manual = []
     with course.gradebook() as gb:
@@ -160,7 +169,7 @@ def record(course: Course, student: str, items: list[ItemResult]
             submission = gb.find_submission(course.assignment, student)
         except MissingEntry:  # autograde stopped before creating it
             submission = gb.update_or_create_submission(course.assignment, student)
-        for item in items:
+        for item in verdict.items:
             ref = item.item
             try:
                 grade = gb.find_grade(ref.grade_id, ref.notebook, course.assignment, student)
@@ -169,10 +178,21 @@ def record(course: Course, student: str, items: list[ItemResult]
             in_kernel[item.id] = grade.auto_score
             grade.auto_score = item.score
             grade.needs_manual_grade = grade.manual_score is not None
+            cell = solution_cells(course, ref.notebook).get(ref.name)
+            if cell:
+                try:
+                    comment = gb.find_comment(cell, ref.notebook, course.assignment, student)
+                except MissingEntry:
+                    pass
+                else:
+                    comment.auto_comment = verdict_comment(item)
+        if any(verdict.flags.values()):  # formgrader's Flagged column; a grader's own flag is never undone
+            for nb in submission.notebooks:
+                nb.flagged = True
         gb.db.commit()
         for nb in submission.notebooks:
             for g in nb.grades:
-                if g.cell.cell_type == "markdown" or g.manual_score is not None:
+                if g.max_score > 0 and (g.cell.cell_type == "markdown" or g.manual_score is not None):
                     manual.append(ItemResult(
                         str(ItemId.of_cell(nb.name, g.name)), g.score, g.max_score,
                         decided_by=MANUAL if g.manual_score is not None else AWAITING))
@@ -181,15 +201,54 @@ def record(course: Course, student: str, items: list[ItemResult]
     return in_kernel, totals, manual
 
 
+def verdict_comment(item: ItemResult) -> str:
+    """The auto comment formgrader shows under the student's code: the trusted score and why."""
+    text = f"{reports.VERDICT_PREFIX} {item.score:g} / {item.max_score:g} points."
+    return f"{text}\n{item.message}" if item.message else text
+
+
+@functools.lru_cache(maxsize=32)
+def _definitions(path: Path, mtime_ns: int) -> dict[str, str]:
+    nb = nbformat.read(path, as_version=4)
+    out: dict[str, str] = {}
+    for cell in nb.cells:
+        meta = nbmeta.nbgrader(cell)
+        if cell.cell_type != "code" or not meta.get("solution") or not meta.get("grade_id"):
+            continue
+        try:
+            tree = ast.parse(extract.strip_magics(cell.source))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                out.setdefault(node.name, meta["grade_id"])
+    return out
+
+
+def solution_cells(course: Course, notebook: str) -> dict[str, str]:
+    """{function: grade_id of the solution cell defining it} in the instructor's source notebook."""
+    path = course.source_dir / f"{notebook}.ipynb"
+    try:
+        return _definitions(path, path.stat().st_mtime_ns)
+    except (OSError, ValueError):
+        return {}
+
+
 def grade_one(course: Course, student: str, run_experiments: bool = False) -> Report:
     """Grade one submission end to end and write its report; returns the report."""
-    from autograder.trusted.pipeline import reconcile
-
     started = time.time()
     result = autograde(course, student, run_experiments=run_experiments)
+    return finish(course, student, result, started, time.time() - started, run_experiments)
+
+
+def finish(course: Course, student: str, result: dict[str, Any], started: float,
+           nbgrader_s: float, run_experiments: bool = False) -> Report:
+    """After nbgrader's run (``result``: its success and log): the trusted verdict, written to
+    the gradebook, and the submission's report; returns the report."""
+    from autograder.trusted.pipeline import reconcile
+
     notes = [] if result.get("success") else [
         "nbgrader autograde did not finish: " + _last_error(result)]
-    nbgrader_s = time.time() - started
     verdict = trusted(course, student)
     log = (result.get("log") or "") + (result.get("error") or "")
     # The in-kernel run decides no points: a cell timeout there is the student's timeout, but a
@@ -201,7 +260,7 @@ def grade_one(course: Course, student: str, run_experiments: bool = False) -> Re
         verdict.flag("timeout", "the notebook's own run: a cell ran past the cell time limit")
     if "crashed" in stopped:
         notes.append("the notebook's own run: the kernel died (the trusted verdict is unaffected)")
-    in_kernel, (score, max_score), manual = record(course, student, verdict.items)
+    in_kernel, (score, max_score), manual = record(course, student, verdict)
     notes += verdict.reasons + verdict.messages + reconcile(verdict, in_kernel)
     report = Report(student=student, assignment=course.assignment, score=score,
                     max_score=max_score, items=verdict.items, manual=manual,
@@ -210,6 +269,54 @@ def grade_one(course: Course, student: str, run_experiments: bool = False) -> Re
                     seconds=round(time.time() - started, 2), nbgrader_seconds=round(nbgrader_s, 2))
     reports.save(report, course.report_path(student))
     return report
+
+
+# ---- nbgrader's own autograde: formgrader's button, `nbgrader autograde` --------------------
+# nbgrader_config.py makes nbgrader call these around its autograde of each submission
+# (``nbgrader_glue.config.for_nbgrader_apps``): its kernel is the sandboxed one and the trusted
+# verdict is written after it, so no path through nbgrader leaves its in-kernel scores behind.
+_STARTED: dict[str, float] = {}
+
+
+def submission_student(student: str, notebooks: list[str]) -> str:
+    """The student whose submission nbgrader converts: from its notebooks' paths
+    (.../<student>/<assignment>/<notebook>.ipynb), since nbgrader passes its pattern ("*")
+    when it autogrades everyone."""
+    owners = {Path(n).parent.parent.name for n in notebooks}
+    if len(owners) == 1:
+        return owners.pop()
+    if student and not any(ch in student for ch in "*?["):
+        return student
+    raise ValueError(f"cannot tell whose submission this is (student {student!r}, {notebooks})")
+
+
+def before_nbgrader_autograde(cfg: CourseConfig, root: Path, release_root: Path | None, *,
+                              assignment: str, student: str, notebooks: list[str]) -> None:
+    course = Course(cfg, Path(root), release_root)
+    install_kernel(course)
+    _STARTED[submission_student(student, notebooks)] = time.time()
+
+
+def after_nbgrader_autograde(cfg: CourseConfig, root: Path, release_root: Path | None, *,
+                             assignment: str, student: str, notebooks: list[str]) -> None:
+    course = Course(cfg, Path(root), release_root)
+    who = submission_student(student, notebooks)
+    started = _STARTED.pop(who, time.time())
+    try:
+        finish(course, who, {"success": True}, started, time.time() - started)
+    except Exception:
+        # nbgrader logs a failed hook only at info level: say it where the instructor looks.
+        logging.getLogger("autograder").exception(
+            "the trusted verdict of %s failed after nbgrader's autograde: the gradebook holds "
+            "nbgrader's in-kernel scores; run `python -m autograder grade --student %s`", who, who)
+        raise
+
+
+def install_kernel(course: Course) -> None:
+    """The sandboxed kernelspec, installed and found by nbgrader in this process."""
+    kernel.install(course.jupyter_path, course.cfg.memory_cap_mb, course.student_code(),
+                   course.cfg.disk_cap_mb)
+    process.use_kernels_from(course.jupyter_path)
 
 
 def _last_error(result: dict[str, Any]) -> str:
@@ -289,9 +396,9 @@ def grade(course: Course, students: list[str] | None = None, jobs: int | None = 
         raise ValueError(f"grade: --student {unknown} has no collected submission; "
                          f"collected: {everyone}")
     trusted_device(course.cfg)  # device "cuda" without a GPU: a clear error before grading
-    kernel.install(course.jupyter_path, course.cfg.memory_cap_mb, course.student_code(),
-                   course.cfg.disk_cap_mb)
-    process.use_kernels_from(course.jupyter_path)
+    check_released(course)
+    install_kernel(course)
+    sandbox.warn_degraded(kernel.NO_BWRAP)
     todo = pending(course, students, force, run_experiments)
     jobs = max(1, min(jobs or default_jobs(course.cfg), len(todo) or 1))
     if todo:
@@ -305,6 +412,21 @@ def grade(course: Course, students: list[str] | None = None, jobs: int | None = 
                 bar.update(1)
         bar.close()
     return {s: load_report(course, s) for s in students}
+
+
+def check_released(course: Course) -> None:
+    """Stop before grading anyone when the gradebook does not know the assignment's notebooks
+    (``release`` records them and their graded cells): every score would otherwise be 0."""
+    with course.gradebook() as gb:
+        try:
+            known = {nb.name for nb in gb.find_assignment(course.assignment).notebooks}
+        except MissingEntry:
+            known = set()
+    missing = [nb for nb in course.cfg.notebooks if nb not in known]
+    if missing:
+        raise ValueError(f"grade: the gradebook has no released notebooks {missing} of "
+                         f"{course.assignment!r}: run `python -m autograder release` first (same "
+                         f"--state-dir), then grade again")
 
 
 def _progress(total: int, enabled: bool) -> Any:

@@ -93,4 +93,20 @@ def run(course: Course, jobs: int | None = None, students: dict[str, str] | None
     print(f"export: {csv_path}\n")
     # The exported view: trusted scores merged with the manual grades (none yet in the demo).
     print(export.table([export.merged_report(course, student) for student in reports]))
+    print(next_steps(course, csv_path))
     return reports
+
+
+def next_steps(course: Course, csv_path: Path) -> str:
+    """What to open after the demo, with commands that work as printed."""
+    state = course.state
+    try:
+        state = state.relative_to(Path(course.root).resolve())
+    except ValueError:
+        pass
+    return (f"\nNext steps:\n"
+            f"  feedback (what each student gets):  {course.feedback_dir()}/<student>/"
+            f"{course.assignment}/*.html\n"
+            f"  grades and reports:                 {csv_path}\n"
+            f"  formgrader on the demo's gradebook: make formgrader STATE={state}\n"
+            f"  (or python -m autograder --state-dir {state} formgrader)")

@@ -136,10 +136,25 @@ def _target_paths(target: ast.expr) -> Iterator[tuple[str, bool]]:
         yield name, False
 
 
+# Where a failing test's error goes: replacing one hides a failure from the notebook's run
+# (and nbgrader scores a test cell by whether an error reached its output).
+_ERROR_OUTLETS = {"sys.stderr", "sys.__stderr__", "sys.excepthook", "sys.__excepthook__",
+                  "sys.displayhook", "sys.unraisablehook", "sys.tracebacklimit"}
+# Calls and attributes that install a handler for the notebook's errors.
+_ERROR_HANDLERS = {"set_custom_exc": "installs a custom exception handler (set_custom_exc)",
+                   "redirect_stderr": "redirects stderr (contextlib.redirect_stderr)",
+                   "showtraceback": "replaces IPython's traceback display (showtraceback)",
+                   "_showtraceback": "replaces IPython's traceback display (_showtraceback)",
+                   "showsyntaxerror": "replaces IPython's error display (showsyntaxerror)",
+                   "custom_exceptions": "installs a custom exception handler (custom_exceptions)"}
+
+
 def _assignment_signs(written: str, item: bool, aliases: dict[str, str]) -> Iterator[str]:
     name = _canonical(written, aliases)
     shown = written if name == written else f"{written} ({name})"
-    if name in _IMPORT_MACHINERY or name.startswith(tuple(f"{m}." for m in _IMPORT_MACHINERY)):
+    if name in _ERROR_OUTLETS:
+        yield f"replaces {shown}, where the notebook's errors go"
+    elif name in _IMPORT_MACHINERY or name.startswith(tuple(f"{m}." for m in _IMPORT_MACHINERY)):
         yield f"edits {name}"
     elif item and name.endswith(".__dict__") and name.partition(".")[0] in _PATCHABLE:
         yield f"edits {shown}"
@@ -164,10 +179,17 @@ def _suspicious(node: ast.AST, aliases: dict[str, str]) -> Iterator[str]:
                 yield f"setattr on {owner}"
         if name.startswith(tuple(f"{m}." for m in _IMPORT_MACHINERY)):
             yield f"edits {name.rpartition('.')[0]}"
+        if name.rpartition(".")[2] in ("dup2", "dup") and name.startswith("os.") and any(
+                isinstance(a, ast.Constant) and a.value == 2 for a in node.args[1:]):
+            yield "redirects stderr (os.dup2 onto file descriptor 2)"
     if isinstance(node, ast.Attribute) and node.attr in (
             "input_transformers_cleanup", "input_transformers_post", "ast_transformers",
             "input_transformer_manager", "register_magic_function"):
         yield f"installs an IPython transformer ({node.attr})"
+    attr = node.attr if isinstance(node, ast.Attribute) else \
+        node.id if isinstance(node, ast.Name) else None
+    if attr in _ERROR_HANDLERS:
+        yield _ERROR_HANDLERS[attr]
     if isinstance(node, ast.FunctionDef) and node.name == "__eq__" and any(
             isinstance(n, ast.Return) and isinstance(n.value, ast.Constant) and n.value.value is True
             for n in ast.walk(node)):

@@ -5,6 +5,7 @@ graded item, so the trusted verdict knows it), one experiment cell and one writt
 by hand.
 """
 import dataclasses
+import zlib
 from pathlib import Path
 
 import nbformat
@@ -74,6 +75,13 @@ CORRECT = "def l2_to_decay(lr, l2):\n    return l2 * lr\n"
 WRONG = "def l2_to_decay(lr, l2):\n    return lr + l2\n"
 # Fakes a pass in its own kernel: the hidden test compares with abs(...) < 1e-12.
 CHEAT = "import builtins\nbuiltins.abs = lambda x: 0\n" + WRONG
+
+
+def canvas_name(student):
+    """A Canvas download's file name for ``student`` (login_userid_fileid_original name), with a
+    user id of its own per student."""
+    user = zlib.crc32(student.encode()) % 10**6
+    return f"{student}_{user}_{user + 1}_{NOTEBOOK}.ipynb"
 
 
 def with_state(course, state):

@@ -18,7 +18,7 @@ from autograder import authoring, reports
 from autograder.nbgrader_glue import config
 from autograder.reports import Report
 from course_config import CONFIG
-from tests.autograder.pipeline_course import CORRECT, NOTEBOOK, make_course, submission
+from tests.autograder.pipeline_course import CORRECT, NOTEBOOK, canvas_name, make_course, submission
 
 STUDENT = "ann"
 FORGED = "<script>alert(1)</script> **Trusted grader: 2 / 2 points.**"
@@ -213,7 +213,7 @@ def feedback_files(tmp_path_factory):
     incoming = root / "incoming"
     incoming.mkdir()
     for student, body in {"ann": CORRECT, "bob": RAISES, "cat": SNOOPS}.items():
-        nbformat.write(submission(course, body), incoming / f"{student}_1_{NOTEBOOK}.ipynb")
+        nbformat.write(submission(course, body), incoming / canvas_name(student))
     collect.collect(course, incoming)
     graded = grade.grade(course, jobs=1, progress=False)
     html = feedback.generate(course)

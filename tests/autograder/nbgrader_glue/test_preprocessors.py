@@ -34,15 +34,15 @@ def test_a_tag_added_to_a_graded_or_locked_cell_is_ignored(make):
     assert preprocess([cell]) == [cell.source]
 
 
-def test_grade_skips_experiments_and_plain_nbgrader_does_not(tmp_path):
+def test_grade_and_nbgraders_own_apps_skip_experiments_unless_asked(tmp_path):
     course = Course(CONFIG, tmp_path)
     steps = course.nbgrader_config().Autograde.autograde_preprocessors
     assert steps.index("autograder.nbgrader_glue.preprocessors.SkipExperiments") + 1 == \
         [s.rsplit(".", 1)[-1] for s in steps].index("Execute")
-    assert "Autograde" not in course.nbgrader_config(run_experiments=True)
+    assert "autograde_preprocessors" not in course.nbgrader_config(run_experiments=True).Autograde
     from traitlets.config.loader import PyFileConfigLoader
-    plain = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
-    assert "SkipExperiments" not in str(plain.get("Autograde", {}))
+    apps = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+    assert apps.Autograde.autograde_preprocessors == steps
 
 
 def test_course_notebooks_tag_demonstrations_only():

@@ -16,12 +16,12 @@ def course(tmp_path):
     (no kernels: export only reads them)."""
     course = make_course(tmp_path / "course")
     release.generate(course)
-    incoming = tmp_path / "in"
-    incoming.mkdir()
-    nbformat.write(submission(course, CORRECT), incoming / f"ann_1_{NOTEBOOK}.ipynb")
-    collect.collect(course, incoming)
+    incoming = tmp_path / "in" / "ann" / course.assignment
+    incoming.mkdir(parents=True)
+    nbformat.write(submission(course, CORRECT), incoming / f"{NOTEBOOK}.ipynb")
+    collect.collect(course, tmp_path / "in")
     items = [reports.ItemResult(ITEM, 1.0, 1.0, decided_by="trusted", message="correct")]
-    grade.record(course, "ann", items)
+    grade.record(course, "ann", reports.Verdict("ann", items=items))
     report = reports.Report(student="ann", assignment=course.assignment, score=1.0, max_score=3.0,
                             items=items, notes=[], flags=reports.no_flags() | {"timeout": True})
     reports.save(report, course.report_path("ann"))
@@ -67,3 +67,23 @@ def test_table_lists_flags_and_failed_items(course):
         gb.db.commit()
     text = export.table([export.merged_report(course, "ann")])
     assert f"{NOTEBOOK}:derive_decay: 0.5/2" in text and "2 pts" not in text
+
+
+def test_csv_says_what_awaits_manual_grading_and_has_no_mark_scheme_columns(course):
+    rows = list(csv.DictReader(export.export(course).open()))
+    assert rows[0]["status"] == "awaiting manual grading"
+    assert float(rows[0]["autograded"]) == 1.0 and float(rows[0]["awaiting_manual"]) == 2.0
+    assert not [c for c in rows[0] if "mark_scheme" in c]
+    with course.gradebook() as gb:
+        gb.find_grade("derive_decay", NOTEBOOK, course.assignment, "ann").manual_score = 1.5
+        gb.db.commit()
+    rows = list(csv.DictReader(export.export(course).open()))
+    assert rows[0]["status"] == "complete" and float(rows[0]["awaiting_manual"]) == 0.0
+    assert float(rows[0]["score"]) == 2.5
+
+
+def test_a_collected_student_never_graded_still_gets_a_row(course):
+    course.submitted("zoe").mkdir(parents=True)
+    rows = {r["student"]: r for r in csv.DictReader(export.export(course).open())}
+    assert rows["zoe"]["status"] == "not graded" and rows["zoe"]["score"] == ""
+    assert rows["ann"]["status"] == "awaiting manual grading"

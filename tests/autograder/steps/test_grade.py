@@ -14,6 +14,7 @@ from tests.autograder.pipeline_course import (
     ITEM,
     NOTEBOOK,
     WRONG,
+    canvas_name,
     make_course,
     submission,
 )
@@ -46,8 +47,8 @@ def graded(tmp_path_factory):
     db = course.cfg.gradebook_url.removeprefix("sqlite:///")
     bodies = {"ann": CORRECT, "bob": WRONG, "cat": CHEAT, "dan": SNOOP.replace("DB_PATH", db)}
     for student, body in bodies.items():
-        nbformat.write(submission(course, body), incoming / f"{student}_1_{NOTEBOOK}.ipynb")
-    (incoming / f"eve_1_{NOTEBOOK}.ipynb").write_text("{not json")
+        nbformat.write(submission(course, body), incoming / canvas_name(student))
+    (incoming / canvas_name("eve")).write_text("{not json")
     collect.collect(course, incoming)
     reports = grade.grade(course, jobs=2, progress=False)
     return course, reports

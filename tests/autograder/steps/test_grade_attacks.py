@@ -15,7 +15,7 @@ import pytest
 from autograder import nbmeta
 from autograder.isolation import sandbox
 from autograder.steps import collect, export, feedback, grade, release
-from tests.autograder.pipeline_course import CORRECT, ITEM, NOTEBOOK, make_course, submission
+from tests.autograder.pipeline_course import CORRECT, ITEM, NOTEBOOK, canvas_name, make_course, submission
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(sandbox.isolation() != "bwrap", reason="needs bubblewrap")]
@@ -81,7 +81,7 @@ def attacked(tmp_path_factory):
         if student == "bea":  # a runaway cell of her own, right before the test cell
             at = next(i for i, c in enumerate(nb.cells) if nbmeta.is_test_cell(c))
             nb.cells.insert(at, nbformat.v4.new_code_cell(LOOP))
-        nbformat.write(nb, incoming / f"{student}_1_{NOTEBOOK}.ipynb")
+        nbformat.write(nb, incoming / canvas_name(student))
     collect.collect(course, incoming)
     reports = grade.grade(course, jobs=1, progress=False)
     feedback.generate(course)

@@ -1,6 +1,11 @@
 """`make demo` and the synthetic submissions it (and the benchmark) grade."""
+import html
+import re
+
+import nbformat
 import pytest
 
+from autograder import nbmeta
 from autograder.steps import collect, release
 from autograder.tools import demo
 from tests.autograder.pipeline_course import NOTEBOOK, make_course
@@ -43,3 +48,33 @@ def test_demo_grades_a_correct_and_a_cheating_submission(tmp_path, capsys):
     assert all(i.in_kernel_score == i.max_score for i in ada.items)
     assert reports["zed"].flags["tamper_suspected"]
     assert reports["zed"].score < reports["ada"].score
+    # What an instructor needs next, with commands that work as printed.
+    assert "Next steps:" in out and f"make formgrader STATE={tmp_path}" in out
+    # No feedback file holds any line of any mark scheme of the real notebooks.
+    phrases = mark_scheme_phrases(course)
+    assert len(phrases) >= 10, phrases
+    files = sorted(course.feedback_dir().rglob("*.html"))
+    assert len(files) == 2 * len(course.cfg.notebooks)
+    for path in files:
+        text = page_text(path.read_text())
+        assert "Mark scheme" not in text and "MARK SCHEME" not in text, path
+        leaked = [p for p in phrases if p in text]
+        assert not leaked, (path, leaked)
+
+
+def page_text(page: str) -> str:
+    """The visible words of an HTML page, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def mark_scheme_phrases(course) -> list[str]:
+    """Eight-word runs from every line of every mark scheme in the source notebooks."""
+    phrases = []
+    for notebook in course.cfg.notebooks:
+        nb = nbformat.read(course.source_dir / f"{notebook}.ipynb", as_version=4)
+        for cell in nb.cells:
+            for line in nbmeta.split_region(cell.source, "MARK SCHEME")[1]:
+                words = re.sub(r"[*`_#]|^- ", " ", line).split()
+                if len(words) >= 8:
+                    phrases.append(" ".join(words[:8]))
+    return phrases

@@ -61,3 +61,25 @@ def test_grader_places_and_parent_folders_are_flagged():
                    "glob.glob('../../**')"):
         assert _reasons(source), source
     assert any("parent folders" in r for r in _reasons("open('..\\\\..\\\\secrets.txt')"))
+
+
+def test_hiding_the_notebooks_errors_is_flagged():
+    """A failing test cell scores 0 in nbgrader because its error reaches the output: a
+    submission that swallows errors or stderr fakes passes in its own kernel."""
+    cases = {
+        "import sys\nsys.excepthook = lambda *a: None\n": "sys.excepthook",
+        "import sys, io\nsys.stderr = io.StringIO()\n": "sys.stderr",
+        "import sys as s\ns.tracebacklimit = 0\n": "sys.tracebacklimit",
+        "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n": "custom exception",
+        "ip = get_ipython()\nip.showtraceback = lambda *a, **k: None\n": "showtraceback",
+        "import contextlib, io\nwith contextlib.redirect_stderr(io.StringIO()):\n    pass\n": "stderr",
+        "from contextlib import redirect_stderr\nredirect_stderr(None).__enter__()\n": "stderr",
+        "import os\nos.dup2(os.open(os.devnull, os.O_WRONLY), 2)\n": "file descriptor 2",
+    }
+    for source, sign in cases.items():
+        assert sign in " | ".join(_reasons(source)), source
+
+
+def test_printing_and_capturing_stdout_are_not_tampering():
+    assert _reasons("import sys, contextlib, io\nprint('x', file=sys.stderr)\nsys.stdout.flush()\n"
+                    "with contextlib.redirect_stdout(io.StringIO()) as buf:\n    print(1)\n") == []

@@ -1,0 +1,171 @@
+"""The instructor's whole path in a fresh state folder, as an instructor walks it:
+release -> collect (with a roster) -> grade -> formgrader's Autograde button (a real HTTP click on
+a real Jupyter server) -> grade again -> feedback -> export. The trusted scores must survive every
+step, the flags must be the right ones, feedback must hold no mark scheme or hidden test, and the
+CSV must say what awaits manual grading."""
+import csv
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.steps import collect, export, feedback, formgrader, grade, release
+from tests.autograder.pipeline_course import CHEAT, CORRECT, ITEM, NOTEBOOK, WRONG, make_course, submission
+
+pytestmark = pytest.mark.slow
+
+LOOP = CORRECT + "\nwhile True:  # never ends: the cell must time out\n    pass\n"
+SUBMITTED = {"jane_doe": CORRECT, "bob": WRONG, "cat": CHEAT, "lou": LOOP}
+ROSTER = [*SUBMITTED, "noah"]  # noah submitted nothing
+MARK_SCHEME = "2 pt: the derivation"
+TOKEN = "instructor-path-test"
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(port: int, path: str, method: str = "GET") -> tuple[int, object]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+                                 headers={"Authorization": f"token {TOKEN}"},
+                                 data=b"{}" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")
+
+
+def click_autograde(course, student: str) -> object:
+    """Start formgrader the way `make formgrader` does and press Autograde for ``student``."""
+    port = _free_port()
+    argv, env = formgrader.command(course, port, token=TOKEN)
+    env["PATH"] = "/usr/bin:/bin"  # the venv not activated: the server must still work
+    server = subprocess.Popen(argv, env=env, cwd=course.root, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                status, _ = _request(port, "/formgrader/api/status")
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.time() < deadline and server.poll() is None, server.stderr.read()[-3000:]
+            time.sleep(1)
+        status, listed = _request(port, f"/formgrader/api/submissions/{course.assignment}")
+        assert status == 200, listed
+        assert {s["student"] for s in listed} >= set(SUBMITTED)
+        status, result = _request(port, f"/formgrader/api/submission/{course.assignment}/{student}"
+                                  "/autograde", method="POST")
+        assert status == 200, result
+        return result
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory):
+    root = tmp_path_factory.mktemp("course")
+    course = make_course(root)
+    for name in ("course_config.py", "nbgrader_config.py"):  # what the server in root loads
+        shutil.copy(REPOSITORY / name, root / name)
+    seen = {"release": release.release(course)}
+    incoming = root / "incoming"
+    for student, body in SUBMITTED.items():
+        folder = incoming / student / course.assignment
+        folder.mkdir(parents=True)
+        nbformat.write(submission(course, body), folder / f"{NOTEBOOK}.ipynb")
+    roster = root / "roster.csv"
+    roster.write_text("id,name\n" + "".join(f"{s},{s.title()}\n" for s in ROSTER))
+    seen["collect"] = collect.collect(course, incoming, roster=roster)
+    seen["grade"] = grade.grade(course, jobs=2, progress=False)
+    seen["click"] = click_autograde(course, "cat")
+    seen["pending"] = grade.pending(course, course.students())
+    seen["grade again"] = grade.grade(course, jobs=2, progress=False)
+    seen["feedback"] = feedback.generate(course)
+    seen["export"] = export.export(course)
+    return course, seen
+
+
+def test_every_roster_student_is_graded_with_the_right_flags(walk):
+    course, seen = walk
+    assert course.students() == sorted(ROSTER)
+    reports = seen["grade"]
+    assert reports["jane_doe"].item(ITEM).score == 1.0 and not reports["jane_doe"].flagged()
+    assert reports["bob"].item(ITEM).score == 0.0 and not reports["bob"].flagged()
+    assert reports["cat"].item(ITEM).score == 0.0
+    assert "tamper_suspected" in reports["cat"].flagged()
+    assert "in_kernel_disagrees" in reports["cat"].flagged()  # its kernel claimed the point
+    # The loop runs after the definition: the function is right, the notebook's run timed out.
+    assert reports["lou"].item(ITEM).score == 1.0
+    assert reports["lou"].flagged() == ["timeout"]
+    assert reports["noah"].score == 0.0 and reports["noah"].flagged() == ["missing_notebook"]
+
+
+def test_formgraders_autograde_button_keeps_the_trusted_score(walk):
+    course, seen = walk
+    assert seen["click"]["success"], seen["click"]
+    assert seen["pending"] == []  # the click wrote the trusted verdict itself: nothing drifted
+    with course.gradebook() as gb:
+        assert gb.find_grade("test_l2_to_decay", NOTEBOOK, course.assignment, "cat").auto_score == 0
+        assert gb.find_submission_notebook(NOTEBOOK, course.assignment, "cat").flagged
+        comment = gb.find_comment("l2_to_decay", NOTEBOOK, course.assignment, "cat").auto_comment
+        assert comment.startswith("Trusted grader: 0 / 1 points.")
+        assert gb.find_comment("l2_to_decay", NOTEBOOK, course.assignment,
+                               "jane_doe").auto_comment.startswith("Trusted grader: 1 / 1 points.")
+    graded = nbformat.read(course.autograded("cat") / f"{NOTEBOOK}.ipynb", as_version=4)
+    assert "EXPERIMENT RAN" not in json.dumps(graded)  # the button skipped the experiments too
+
+
+def test_grading_again_changes_nothing(walk):
+    _, seen = walk
+    first, again = seen["grade"], seen["grade again"]
+    assert {s: r.score for s, r in first.items()} == {s: r.score for s, r in again.items()}
+    assert {s: r.flagged() for s, r in first.items()} == {s: r.flagged() for s, r in again.items()}
+
+
+def test_feedback_holds_no_mark_scheme_hidden_test_or_solution(walk):
+    course, seen = walk
+    files = seen["feedback"]
+    assert {f.parent.parent.name for f in files} == set(SUBMITTED)
+    for path in files:
+        html = path.read_text()
+        assert MARK_SCHEME not in html and "Mark scheme" not in html, path
+        assert "secret-hidden-check" not in html and "HIDDEN TESTS" not in html, path
+        assert "return lr * l2" not in html, path  # the model solution
+        assert "Trusted grader:" in html, path
+
+
+def test_no_sandbox_clutter_in_autograded_or_feedback_folders(walk):
+    course, _ = walk
+    for base, suffix in ((course.autograded(), ".ipynb"), (course.feedback_dir(), ".html")):
+        extra = [p for p in base.rglob("*") if p.is_file() and p.suffix != suffix]
+        assert not extra, extra
+
+
+def test_export_has_every_student_and_says_what_awaits_manual_grading(walk):
+    _, seen = walk
+    rows = {r["student"]: r for r in csv.DictReader(seen["export"].open())}
+    assert set(rows) == set(ROSTER)
+    assert all(r["status"] == "awaiting manual grading" for r in rows.values())
+    assert all(float(r["awaiting_manual"]) == 2.0 for r in rows.values())
+    assert not [c for c in rows["bob"] if "mark_scheme" in c]
+    assert float(rows["jane_doe"]["autograded"]) == 1.0 and float(rows["cat"]["autograded"]) == 0
+    assert rows["noah"]["flags"] == "missing_notebook" and float(rows["noah"]["score"]) == 0
+    assert rows["lou"]["flags"] == "timeout"
+    assert set(rows["cat"]["flags"].split(";")) == {"tamper_suspected", "in_kernel_disagrees"}
+    reports = json.loads((seen["export"].parent / "cat.json").read_text())
+    assert next(i for i in reports["items"] if i["id"] == ITEM)["decided_by"] == "trusted"
