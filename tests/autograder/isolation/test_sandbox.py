@@ -94,3 +94,23 @@ def test_wrap_argv_keeps_the_command_at_the_end():
                              writable=["/tmp/job"], network=True)
     assert argv[-5:] == ["python", "-m", "ipykernel_launcher", "-f", "/tmp/k.json"]
     assert "--unshare-net" not in argv and "--clearenv" in argv
+
+
+def test_weaker_isolation_is_said_once_per_run(monkeypatch, recwarn):
+    """Without bubblewrap, `grade` says so once; its workers and kernels (which inherit the
+    environment) and repeated launches do not repeat it (30 copies were printed before)."""
+    monkeypatch.delenv(sandbox.WARNED_ENV, raising=False)
+    monkeypatch.setattr(sandbox, "isolation", lambda: "rlimits")
+    sandbox.warn_degraded("no bubblewrap: apt-get install -y bubblewrap")
+    sandbox.warn("no bubblewrap: student code can read world-readable files")
+    sandbox.warn_degraded("no bubblewrap: apt-get install -y bubblewrap")
+    shown = [w for w in recwarn if issubclass(w.category, sandbox.SandboxWarning)]
+    assert [str(w.message) for w in shown] == ["no bubblewrap: apt-get install -y bubblewrap"]
+
+
+def test_each_distinct_note_is_said_once(monkeypatch, recwarn):
+    monkeypatch.delenv(sandbox.WARNED_ENV, raising=False)
+    for _ in range(3):
+        sandbox.warn("note a")
+        sandbox.warn("note b")
+    assert [str(w.message) for w in recwarn] == ["note a", "note b"]

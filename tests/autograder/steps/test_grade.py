@@ -164,3 +164,12 @@ def test_nbgraders_own_autograde_cannot_replace_a_trusted_score_silently(graded)
         assert gb.find_grade("test_l2_to_decay", NOTEBOOK, course.assignment, "cat").auto_score == 0.0
     assert next(i for i in export.merged_report(course, "cat").items if i.id == ITEM).decided_by \
         == "trusted"
+
+
+def test_grading_before_release_stops_before_anyone_gets_a_zero(tmp_path):
+    course = make_course(tmp_path / "course")
+    folder = course.submitted("ann")
+    folder.mkdir(parents=True)
+    with pytest.raises(ValueError, match="run `python -m autograder release` first"):
+        grade.grade(course, progress=False)
+    assert not course.report_path("ann").exists()
