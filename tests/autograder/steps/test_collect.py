@@ -319,8 +319,8 @@ def test_a_large_notebook_is_collected_with_its_outputs_stripped(plain, tmp_path
 
 
 def test_too_large_files_are_refused_and_never_read_past_the_limit(plain, tmp_path, monkeypatch):
-    monkeypatch.setattr(collect, "MAX_NOTEBOOK_BYTES", 1000)
-    monkeypatch.setattr(collect, "HARD_LIMIT_BYTES", 1 << 20)
+    monkeypatch.setattr(collect.download, "MAX_NOTEBOOK_BYTES", 1000)
+    monkeypatch.setattr(collect.download, "HARD_LIMIT_BYTES", 1 << 20)
     archive = tmp_path / "dl.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(f"ann_1_10_{NB}.ipynb", notebook_bytes("y" * 2000))  # big source: stays big
