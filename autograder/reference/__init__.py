@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import torch
 
 from .adaptive import adam, rmsprop_bc, rmsprop_torch
+from .family import adadelta, adagrad, adamax, nadam, nesterov, radam
+from .l1 import adam_l1, adamw_l1, soft_threshold
 from .preconditioner import (
     full_matrix_preconditioner,
     outer_history,
@@ -57,9 +59,22 @@ RULES = {r.name: r for r in [
     _rule("adamw_paper", adam, ["m", "v"], "AdamW, decay eta_t wd theta", l2=0.0, decay="paper"),
     _rule("adamw_torch", adam, ["m", "v"], "AdamW, decay eta_t lr wd theta", l2=0.0, decay="torch"),
     _rule("amsgrad", adam, ["m", "v", "v_max"], "Adam with AMSGrad's running max", amsgrad=True),
+    _rule("nesterov", nesterov, ["buf"], "torch.optim.SGD(nesterov=True), L2 in the gradient"),
+    _rule("adagrad", adagrad, ["sum"], "torch.optim.Adagrad, L2 in the gradient"),
+    _rule("adadelta", adadelta, ["square_avg", "acc_delta"], "torch.optim.Adadelta, L2 in the gradient"),
+    _rule("adamax", adamax, ["m", "u"], "torch.optim.Adamax, L2 in the gradient"),
+    _rule("nadam", nadam, ["m", "v", "mu_prod"], "torch.optim.NAdam, L2 in the gradient", wd=0.0),
+    _rule("nadamw_torch", nadam, ["m", "v", "mu_prod"], "NAdam, decoupled decay eta_t lr wd theta",
+          l2=0.0, decay="torch"),
+    _rule("radam", radam, ["m", "v"], "torch.optim.RAdam, L2 in the gradient", wd=0.0),
+    _rule("radamw_torch", radam, ["m", "v"], "RAdam, decoupled decay eta_t lr wd theta",
+          l2=0.0, decay="torch"),
+    _rule("adam_l1", adam_l1, ["m", "v"], "Adam + L1: l1 sign(theta) in the gradient"),
+    _rule("adamw_l1", adamw_l1, ["m", "v"], "decoupled L1: Adam step, then soft threshold eta_t l1"),
 ]}
 
 __all__ = ["RULES", "Rule", "adam", "constant", "cosine_warm_restarts", "full_matrix_preconditioner",
            "normalized_weight_decay", "outer_history", "rmsprop_bc", "rmsprop_preconditioner",
            "rmsprop_torch", "scale_adjusted_l2", "scale_adjusted_l2_grad", "sgd_paper",
-           "sgd_problem_set", "sgd_torch"]
+           "sgd_problem_set", "sgd_torch", "adadelta", "adagrad", "adam_l1", "adamax", "adamw_l1",
+           "nadam", "nesterov", "radam", "soft_threshold"]

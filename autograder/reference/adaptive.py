@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from ._util import nonzero
+from ._util import decay_rate, nonzero
 
 
 def rmsprop_bc(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
@@ -65,6 +65,5 @@ def adam(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor]
         v = new["v_max"] = torch.maximum(state["v_max"], v)
     m_hat = m / (1 - beta1 ** t)
     v_hat = v / (1 - beta2 ** t)
-    decay_rate = {"paper": wd, "torch": lr * wd}[decay]
-    return theta - eta * (lr * m_hat / (v_hat.sqrt() + eps) + decay_rate * theta), new
+    return theta - eta * (lr * m_hat / (v_hat.sqrt() + eps) + decay_rate(decay, lr, wd) * theta), new
 

@@ -158,6 +158,16 @@ def test_rmsprop_step_is_preconditioned_gradient(lr, beta2, shape, seed, steps):
 
 
 GRID_HPARAMS = {
+    "nesterov": dict(lr=[0.01, 0.1], momentum=[0.5, 0.9], l2=[0.0, 0.05]),
+    "adagrad": dict(lr=[0.05, 0.2], lr_decay=[0.0, 0.01], initial_accumulator_value=[0.0, 0.5]),
+    "adadelta": dict(lr=[0.5, 1.0], rho=[0.9, 0.95], eps=[1e-6, 1e-4]),
+    "adamax": dict(lr=[1e-3, 1e-2], beta1=[0.8, 0.9], beta2=[0.99, 0.999]),
+    "nadam": dict(lr=[1e-3, 1e-2], momentum_decay=[4e-3, 1e-2], l2=[0.0, 0.05]),
+    "nadamw_torch": dict(lr=[1e-3, 1e-2], wd=[0.0, 0.1], eta=[0.5, 1.0]),
+    "radam": dict(lr=[1e-3, 1e-2], beta2=[0.6, 0.999], l2=[0.0, 0.05]),
+    "radamw_torch": dict(lr=[1e-3, 1e-2], wd=[0.0, 0.1], eta=[0.5, 1.0]),
+    "adam_l1": dict(lr=[1e-3, 1e-2], l1=[0.0, 0.01], beta1=[0.8, 0.9]),
+    "adamw_l1": dict(lr=[1e-3, 1e-2], l1=[0.0, 0.01], eta=[0.5, 1.0]),
     "sgd_torch": dict(lr=[0.01, 0.1], momentum=[0.0, 0.9], l2=[0.0, 0.05]),
     "sgd_l2_momentum": dict(lr=[0.01, 0.1], beta1=[0.5, 0.9], l2=[0.0, 0.05]),
     "sgdw_momentum": dict(lr=[0.01, 0.1], beta1=[0.5, 0.9], wd=[0.0, 0.05]),
