@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-lock
 
-.PHONY: demo test lint bench bench-grade bench-notebooks student-notebooks formgrader clean-state
+.PHONY: demo test lint bench bench-grade bench-notebooks student-notebooks formgrader gradescope clean-state
 
 # `make formgrader STATE=.course_state/demo` opens formgrader on another state folder.
 STATE ?=
@@ -35,6 +35,9 @@ bench-notebooks: $(STAMP)
 
 formgrader: $(STAMP)
 	$(PY) -m autograder $(if $(STATE),--state-dir $(STATE)) formgrader
+
+gradescope: $(STAMP)
+	$(PY) -m autograder gradescope
 
 student-notebooks: $(STAMP)
 	$(PY) -m autograder release --notebooks-only
