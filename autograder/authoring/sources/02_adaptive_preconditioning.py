@@ -9,9 +9,9 @@ which writes solutions/<assignment>/02_adaptive_preconditioning.ipynb.
 """
 
 # %% [markdown]
-# # Part 2 — Adaptive methods as preconditioned gradient descent
+# # 02 · Adaptive methods as preconditioned gradient descent
 #
-# In Part 1 you saw that for plain SGD an L2 penalty and weight decay are the same thing, up to
+# In notebook 01 you saw that for plain SGD an L2 penalty and weight decay are the same thing, up to
 # the rescaling $\lambda = \alpha\lambda'$ (Proposition 1). This notebook shows why that
 # equivalence breaks as soon as the optimizer gives every coordinate its own step size, which is
 # exactly what RMSProp and Adam do.
@@ -27,6 +27,9 @@ which writes solutions/<assignment>/02_adaptive_preconditioning.ipynb.
 #    preconditioner's own metric — proof, numerical check, and what it means for L2 inside Adam.
 # 6. Why $M_t$ is built from outer products: full-matrix AdaGrad / GGT against the diagonal kept by
 #    RMSProp and Adam.
+#
+# Graded: `rmsprop_step`, `rmsprop_preconditioner` and four written answers (Questions 1 to 4).
+# The self-checks A to D earn no points; they tell you at once whether you read a result right.
 #
 # **Notation.** $\theta \in \mathbb{R}^m$ are the parameters, $g_t = \nabla f_t(\theta_{t-1})$ the
 # minibatch gradient at step $t$ (steps count from 1), $\alpha$ the learning rate (`lr` in code),
@@ -52,9 +55,10 @@ import matplotlib.pyplot as plt
 
 import wdlab
 from data_gen import make_classification, make_regression
+from wdlab import checks, selfcheck
 
 # %% [markdown]
-# ## 1. Adaptive methods are preconditioned gradient descent
+# ## 1 · Adaptive methods are preconditioned gradient descent
 #
 # Many optimizers fit one template:
 #
@@ -73,7 +77,7 @@ from data_gen import make_classification, make_regression
 # mind: an L2 penalty adds $\lambda'\theta$ to $g_t$, so it is multiplied by $M_t$ as well.
 
 # %% [markdown]
-# ## 2. RMSProp with a bias-corrected second moment
+# ## 2 · RMSProp with a bias-corrected second moment
 #
 # The problem set's Algorithm 2. Start from $v_0 = 0$ and at every step $t = 1, 2, \dots$
 #
@@ -112,48 +116,39 @@ def rmsprop_step(theta, grad, state, t, lr, beta2=0.999, eps=1e-8, eta=1.0):
     ### END SOLUTION
 
 # %% tests rmsprop_step
-# Visible checks: properties that any correct implementation has.
-theta = torch.tensor([1.0, 2.0, -1.0, 0.5], dtype=torch.float64)
-g = torch.tensor([3.0, -0.5, 1e-3, 0.0], dtype=torch.float64)
-state = {"v": torch.zeros_like(theta)}
-theta_before, v_before = theta.clone(), state["v"].clone()
-out = rmsprop_step(theta, g, state, t=1, lr=0.1)
-assert isinstance(out, tuple) and len(out) == 2, "return a pair (new_theta, new_state)"
-new_theta, new_state = out
-assert isinstance(new_state, dict) and set(new_state) == {"v"}, "the state is a dict with one key, 'v'"
-assert torch.equal(theta, theta_before) and torch.equal(state["v"], v_before), \
-    "do not modify theta or the state in place"
-assert new_theta.shape == theta.shape and new_theta.dtype == theta.dtype, "keep theta's shape and dtype"
-assert torch.allclose(new_state["v"], 0.001 * g * g), "v_1 = (1 - beta2) g_1^2 when v_0 = 0"
+# Visible checks: two steps with numbers fixed in advance (fresh copies of the inputs for every
+# call), the dtype, then torch.optim.RMSprop, which keeps the same v but skips the bias correction:
+# with eps = 0 the two agree once torch's learning rate at step t is multiplied by sqrt(1 - beta2^t).
+f64 = dict(dtype=torch.float64)
+theta1, state1 = checks.rule(rmsprop_step, torch.tensor([1.0, 2.0, -1.0, 0.5], **f64),
+                             torch.tensor([3.0, -0.5, 1e-3, 0.0], **f64), {"v": torch.zeros(4, **f64)}, 1, lr=0.1)
+checks.close(state1["v"], [9e-3, 2.5e-4, 1e-9, 0.0], "v_1 = (1 - beta2) g_1^2",
+             hint="the state holds the raw average v_t, not the bias-corrected v_hat_t")
+checks.close(theta1, [0.9000000003333333, 2.099999998, -1.09999900001, 0.5], "theta_1 (lr = 0.1)",
+             hint="bias correction makes v_hat_1 = g_1^2, so the first step is about lr; eps goes outside "
+                  "the square root: sqrt(v_hat) + eps (it matters for the gradient 1e-3)")
+theta2, state2 = checks.rule(rmsprop_step, theta1, torch.tensor([-1.0, 0.5, 2e-3, 4.0], **f64), state1, 2,
+                             lr=0.1, eta=0.5)
+checks.close(state2["v"], [9.991e-3, 4.9975e-4, 4.999e-9, 0.016], "v_2")
+checks.close(theta2, [0.922365155724864, 2.049999999, -1.1632346638932891, 0.4293070020110117],
+             "theta_2 (lr = 0.1, eta = 0.5)", hint="v_hat_t = v_t / (1 - beta2^t) with the step number t; "
+             "eta multiplies the whole step")
+theta32, _ = checks.rule(rmsprop_step, torch.ones(3), torch.full((3,), 0.5), {"v": torch.zeros(3)}, 1, lr=0.1)
+checks.same_dtype(theta32, torch.ones(3), "rmsprop_step on float32 inputs")
 
-# After bias correction v_hat_1 = g_1^2, so the first step is about lr * sign(g) in every coordinate.
-step = theta - new_theta
-assert torch.allclose(step[:3], 0.1 * torch.sign(g[:3]), rtol=1e-4), \
-    f"at t = 1 each coordinate should move by about lr against its gradient's sign; moved {step}"
-assert step[3] == 0, "a zero gradient must give a zero step"
-
-# RMSProp is invariant to rescaling all gradients (when eps is negligible).
-torch.manual_seed(0)
-grads = torch.randn(30, 5, dtype=torch.float64)
-def _trajectory(scale):
-    th, st = torch.zeros(5, dtype=torch.float64), {"v": torch.zeros(5, dtype=torch.float64)}
-    for t, g_t in enumerate(grads, start=1):
-        th, st = rmsprop_step(th, scale * g_t, st, t, lr=0.01, beta2=0.9, eps=0.0)
-    return th
-assert torch.allclose(_trajectory(1.0), _trajectory(1e3)), "steps should not depend on the gradient scale"
-
-# torch.optim.RMSprop keeps the same v but skips the bias correction. With eps = 0 the two agree
-# once torch's learning rate at step t is multiplied by sqrt(1 - beta2^t).
+gen = torch.Generator().manual_seed(0)
+grads = torch.randn(30, 5, generator=gen, **f64) * torch.tensor([1e-3, 0.1, 1.0, 10.0, 1e3], **f64)
 p = torch.zeros(5, dtype=torch.float64, requires_grad=True)
 opt = torch.optim.RMSprop([p], lr=0.01, alpha=0.9, eps=0.0)
-th, st = torch.zeros(5, dtype=torch.float64), {"v": torch.zeros(5, dtype=torch.float64)}
+theta, state = torch.zeros(5, **f64), {"v": torch.zeros(5, **f64)}
 for t, g_t in enumerate(grads, start=1):
     opt.param_groups[0]["lr"] = 0.01 * math.sqrt(1 - 0.9 ** t)
     p.grad = g_t.clone()
     opt.step()
-    th, st = rmsprop_step(th, g_t, st, t, lr=0.01, beta2=0.9, eps=0.0)
-    assert torch.allclose(th, p.detach()), f"differs from bias-corrected torch.optim.RMSprop at step {t}"
-print("rmsprop_step passes the visible checks")
+    theta, state = checks.rule(rmsprop_step, theta, g_t, state, t, lr=0.01, beta2=0.9, eps=0.0)
+    checks.close(theta, p.detach(), f"theta at step {t} against torch.optim.RMSprop(alpha=0.9, eps=0) with "
+                 "lr * sqrt(1 - 0.9^t)", hint="bias correction divides v_t by 1 - beta2^t")
+print("rmsprop_step: visible checks passed")
 
 ### BEGIN HIDDEN TESTS
 from autograder.reference.checks import check_rule
@@ -201,7 +196,8 @@ ratio = (torch_rmsprop_steps(stream, 1e-3, beta2, 1e-8).norm(dim=1)
          / our_rmsprop_steps(stream, 1e-3, beta2, 1e-8).norm(dim=1))
 t = torch.arange(1, n_steps + 1, dtype=torch.float64)
 predicted = 1 / torch.sqrt(1 - beta2 ** t)
-assert torch.allclose(ratio, predicted, rtol=1e-4)
+worst = float(((ratio - predicted) / predicted).abs().max())
+assert worst < 1e-4, f"measured step ratio differs from 1/sqrt(1 - beta2^t) by up to {worst:.1e} (relative)"
 print(f"torch step / bias-corrected step: {ratio[0]:.1f} at t=1, {ratio[999]:.3f} at t=1000, "
       f"{ratio[-1]:.3f} at t={n_steps}")
 
@@ -248,10 +244,17 @@ print(f"final validation accuracy: yours {ours.val_acc[-1]:.3f}, torch {library.
 # correction its effective learning rate is $\alpha/\sqrt{1-\beta_2^t}$, 32 times $\alpha$ at the
 # first step and still about twice $\alpha$ at step 300. The same `lr` therefore means different
 # things in the two versions, and a learning rate tuned for one does not transfer to the other. Adam
-# (Part 3) bias-corrects both of its moments, in the paper and in `torch.optim.Adam`.
+# (notebook 03) bias-corrects both of its moments, in the paper and in `torch.optim.Adam`.
+#
+# **Self-check A** (not graded). With $\beta_2 = 0.99$, how many times longer is the first step of
+# `torch.optim.RMSprop` than the first step of the bias-corrected rule ($\epsilon$ negligible)?
+
+# %%
+answer = None   # a number
+selfcheck.check("02-torch-first-step", answer)
 
 # %% [markdown]
-# ## 3. RMSProp's preconditioner from the gradient history
+# ## 3 · RMSProp's preconditioner from the gradient history
 #
 # Collect the outer products of the gradients in an exponentially weighted sum
 #
@@ -261,7 +264,7 @@ print(f"final validation accuracy: yours {ours.val_acc[-1]:.3f}, torch {library.
 # $x \odot y = \mathrm{Diag}(x)\, y$ (the diagonal matrix built from a vector), and element-wise
 # powers of a vector are powers of its diagonal matrix, $\mathrm{Diag}(x)^p = \mathrm{Diag}(x^p)$.
 #
-# **Question 3.1 (written).** Take $v_0 = 0$ and $\epsilon = 0$. Show that Algorithm 2 has the form
+# **Question 1 (2 points).** Take $v_0 = 0$ and $\epsilon = 0$. Show that Algorithm 2 has the form
 # $\theta_t = \theta_{t-1} - \alpha M_t g_t$ and write $M_t$ explicitly in terms of $G_t(\beta_2)$
 # and $\beta_2$. Say when $M_t$ is a multiple of the identity.
 
@@ -297,8 +300,9 @@ print(f"final validation accuracy: yours {ours.val_acc[-1]:.3f}, torch {library.
 # **Task.** Implement `outer_history(grads, a)` $= G_t(a)$ and `rmsprop_preconditioner(grads, beta2)`
 # $= M_t$ from your derivation. `grads` holds the history $g_1, \dots, g_t$ as the rows of a
 # `[t, m]` tensor (oldest first); both functions return an `[m, m]` tensor of the same dtype and
-# device. No loops over coordinates are needed. The check below runs your `rmsprop_step` with
-# $\epsilon = 0$ on a gradient history and compares its last step with $-\alpha M_t g_t$.
+# device. No loops over coordinates are needed. The check below compares your functions with
+# numbers fixed in advance and with the last step of `torch.optim.RMSprop` (bias-corrected by
+# rescaling its learning rate), which must equal $-\alpha M_t g_t$; it does not run your `rmsprop_step`.
 
 # %% solution grade_id=rmsprop_preconditioner
 def outer_history(grads, a):
@@ -319,31 +323,44 @@ def rmsprop_preconditioner(grads, beta2):
     ### END SOLUTION
 
 # %% tests rmsprop_preconditioner
-# Visible checks of G_t(a): its definition for a = 1 and its recursion G_t = a G_{t-1} + g_t g_t^T.
-torch.manual_seed(1)
-history = torch.randn(12, 4, dtype=torch.float64) * torch.tensor([0.1, 1.0, 3.0, 10.0], dtype=torch.float64)
-G = outer_history(history, 0.9)
-assert G.shape == (4, 4) and G.dtype == history.dtype, "G_t(a) is an [m, m] tensor of the gradients' dtype"
-assert torch.allclose(outer_history(history, 1.0), history.T @ history), "G_t(1) = sum_tau g_tau g_tau^T"
-assert torch.allclose(G, 0.9 * outer_history(history[:-1], 0.9) + torch.outer(history[-1], history[-1])), \
-    "G_t(a) = a G_{t-1}(a) + g_t g_t^T"
+# Visible checks of G_t(a) (outer_history): a small history with numbers fixed in advance, G_t(1),
+# and the recursion G_t(a) = a G_{t-1}(a) + g_t g_t^T.
+f64 = dict(dtype=torch.float64)
+small = torch.tensor([[1.0, 2.0], [3.0, 0.0], [0.0, -1.0]], **f64)     # g_1, g_2, g_3
+checks.close(checks.call(outer_history, small, 0.5), [[4.75, 0.5], [0.5, 2.0]],
+             "outer_history([[1, 2], [3, 0], [0, -1]], a=0.5)", hint="the newest gradient (last row) has weight "
+             "a^0 = 1, the oldest a^(t-1)")
+gen = torch.Generator().manual_seed(1)
+history = torch.randn(12, 4, generator=gen, **f64) * torch.tensor([0.1, 1.0, 3.0, 10.0], **f64)
+checks.close(checks.call(outer_history, history, 1.0), history.T @ history, "outer_history(grads, 1.0) against "
+             "sum_tau g_tau g_tau^T")
+checks.close(checks.call(outer_history, history, 0.9),
+             0.9 * (history[:-1].T * 0.9 ** torch.arange(10, -1, -1, **f64)) @ history[:-1]
+             + torch.outer(history[-1], history[-1]), "outer_history(grads, 0.9) against a G_{t-1} + g_t g_t^T")
 
-# Visible checks of M_t.
-M = rmsprop_preconditioner(history, 0.99)
-assert M.shape == (4, 4) and M.dtype == history.dtype, "M_t is an [m, m] tensor of the gradients' dtype"
-assert torch.equal(M, torch.diag(torch.diagonal(M))), "RMSProp's M_t is diagonal"
-assert (torch.diagonal(M) > 0).all(), "M_t has positive diagonal entries"
-assert torch.allclose(rmsprop_preconditioner(history[:1], 0.99), torch.diag(1 / history[0].abs())), \
-    "after one step, bias correction gives M_1 = Diag(1 / |g_1|)"
+# Visible checks of M_t (rmsprop_preconditioner).
+M_small = checks.call(rmsprop_preconditioner, small, 0.5)
+checks.same_dtype(M_small, small, "rmsprop_preconditioner")
+checks.close(M_small, [[0.606976978666884, 0.0], [0.0, 0.935414346693485]],
+             "rmsprop_preconditioner([[1, 2], [3, 0], [0, -1]], beta2=0.5)",
+             hint="M_t = [(1 - beta2) / (1 - beta2^t) Diag(diag(G_t(beta2)))]^(-1/2): keep the diagonal, "
+                  "include the bias correction, take the inverse square root")
+checks.close(checks.call(rmsprop_preconditioner, history[:1], 0.99), torch.diag(1 / history[0].abs()),
+             "M_1 after one gradient", hint="bias correction makes M_1 = Diag(1 / |g_1|)")
 
-# M_t reproduces the RMSProp step: theta_t - theta_{t-1} = -lr M_t g_t (eps = 0).
-theta, state = torch.zeros(4, dtype=torch.float64), {"v": torch.zeros(4, dtype=torch.float64)}
+# M_t reproduces the RMSProp step: the last step of torch.optim.RMSprop (alpha = beta2 = 0.99, eps = 0,
+# lr_t = 0.05 sqrt(1 - 0.99^t), i.e. bias-corrected) equals -0.05 M_t g_t.
+p = torch.zeros(4, dtype=torch.float64, requires_grad=True)
+opt = torch.optim.RMSprop([p], lr=0.05, alpha=0.99, eps=0.0)
 for t, g_t in enumerate(history, start=1):
-    previous = theta
-    theta, state = rmsprop_step(theta, g_t, state, t, lr=0.05, beta2=0.99, eps=0.0)
-assert torch.allclose(theta - previous, -0.05 * M @ history[-1]), \
-    "the last RMSProp step should equal -lr M_t g_t"
-print("outer_history and rmsprop_preconditioner pass the visible checks")
+    previous = p.detach().clone()
+    opt.param_groups[0]["lr"] = 0.05 * math.sqrt(1 - 0.99 ** t)
+    p.grad = g_t.clone()
+    opt.step()
+M = checks.call(rmsprop_preconditioner, history, 0.99)
+checks.close(-0.05 * M @ history[-1], p.detach() - previous, "-lr M_t g_t against the last step of "
+             "bias-corrected torch.optim.RMSprop", hint="the weight of g_tau is beta2^(t - tau)")
+print("outer_history and rmsprop_preconditioner: visible checks passed")
 
 ### BEGIN HIDDEN TESTS
 from autograder.reference import rmsprop_preconditioner as _ref_preconditioner
@@ -370,7 +387,7 @@ for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 4. Proposition 2: for adaptive methods, L2 is not weight decay
+# ## 4 · Proposition 2: for adaptive methods, L2 is not weight decay
 #
 # Let an optimizer take the steps $\theta_t = \theta_{t-1} - \alpha M_t \nabla f_t(\theta_{t-1})$.
 #
@@ -382,7 +399,7 @@ for device in ["cpu"] + (["cuda"] if torch.cuda.is_available() else []):
 # L2 coefficient $\lambda'$ for which the optimizer on $f_t^{\text{reg}}$ takes the same steps as the
 # optimizer with weight decay $\lambda > 0$ on $f_t$ (for all parameters and gradients).
 #
-# **Question 4.1 (written).** Prove Proposition 2. Then say what the L2 term does to coordinate $i$
+# **Question 2 (2 points).** Prove Proposition 2. Then say what the L2 term does to coordinate $i$
 # when $M_t$ is diagonal.
 
 # %% [markdown] answer prove_proposition_2 points=2
@@ -453,8 +470,11 @@ print("lambda' that would match each coordinate alone:",
 print(f"M_t from RMSProp: best lambda' = {best_l2(M_rms):.4g}, smallest gap = {gap(M_rms, best_l2(M_rms)):.3e}")
 print(f"M = 2.5 I:        best lambda' = {best_l2(M_scalar):.4g} (lambda / (alpha k) = {lam / (alpha * 2.5):.4g}), "
       f"gap = {gap(M_scalar, best_l2(M_scalar)):.1e}")
-assert gap(M_rms, best_l2(M_rms)) > 0.1 * lam * float(theta.norm())   # Proposition 2: never equal
-assert gap(M_scalar, lam / (alpha * 2.5)) < 1e-14                      # M = kI: equal
+smallest = gap(M_rms, best_l2(M_rms))
+assert smallest > 0.1 * lam * float(theta.norm()), \
+    f"Proposition 2: the gap should stay away from zero for M_t != kI, found {smallest:.1e}"
+closed = gap(M_scalar, lam / (alpha * 2.5))
+assert closed < 1e-14, f"for M = kI the gap should close at lambda / (alpha k), found {closed:.1e}"
 
 l2_grid = torch.logspace(-3, 2, 400, dtype=torch.float64)
 fig, ax = plt.subplots(figsize=(6, 3.5))
@@ -468,7 +488,16 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# ## 5. Proposition 3: weight decay is L2 in the preconditioner's metric
+# **Self-check B** (not graded). When is RMSProp's $M_t$ a multiple of the identity? (a) Never.
+# (b) When every coordinate has the same bias-corrected mean square gradient $\hat v_{t,i}$.
+# (c) When $\beta_2 = 1$. (d) When successive gradients are orthogonal.
+
+# %%
+answer = None   # "a", "b", "c" or "d"
+selfcheck.check("02-m-is-k-identity", answer)
+
+# %% [markdown]
+# ## 5 · Proposition 3: weight decay is L2 in the preconditioner's metric
 #
 # Now fix the preconditioner: $M_t = M$ for all $t$, symmetric positive definite. Define the
 # *scale-adjusted* penalty
@@ -487,7 +516,7 @@ plt.show()
 # with* $\lambda' = \lambda/\alpha$, one of the two $1/\alpha$ factors is one too many: that version
 # decays by $\lambda/\alpha$ per step, not $\lambda$. Section 5.2 measures both constants.)
 #
-# **Question 5.1 (written).** Prove Proposition 3. Then explain why preconditioners built from
+# **Question 3 (2 points).** Prove Proposition 3. Then explain why preconditioners built from
 # $G_t(a)$, such as your $M_t$ from Section 3 or $(G_t(a) + \epsilon I)^{-1/2}$, are symmetric
 # positive (semi-)definite, so that $M^{-1/2}$ makes sense.
 
@@ -552,7 +581,7 @@ for t in range(200):
     gaps.append(float((theta_decay - theta_sreg).norm()))
 print(f"largest distance between the two trajectories over 200 steps: {max(gaps):.2e} "
       f"(|theta| = {float(theta_decay.norm()):.3f})")
-assert max(gaps) < 1e-12
+assert max(gaps) < 1e-12, f"the decay and scale-adjusted L2 runs should coincide; largest distance {max(gaps):.1e}"
 
 # %% [markdown]
 # ### 5.2 The diagonal form and its constant
@@ -582,7 +611,8 @@ for name, c in [("lambda / (2 alpha)      ", lam / (2 * alpha)),
     implied = (plain - step_with_penalty(c)) / theta0
     print(f"c = {name}: implied decay per coordinate {[f'{x:.4g}' for x in implied]}")
 implied = (plain - step_with_penalty(lam / (2 * alpha))) / theta0
-assert torch.allclose(implied, torch.full_like(implied, lam))     # the decay lambda, in every coordinate
+off = float((implied - lam).abs().max())
+assert off < 1e-12, f"c = lambda / (2 alpha) should imply the decay lambda in every coordinate; off by {off:.1e}"
 print(f"weight decay lambda = {lam}; lambda / alpha = {lam / alpha}")
 
 # %% [markdown]
@@ -594,6 +624,11 @@ print(f"weight decay lambda = {lam}; lambda / alpha = {lam / alpha}")
 # strength $\lambda'$ on every coordinate. So, **compared with decoupled decay, plain L2 inside
 # RMSProp or Adam regularizes the weights with large historical gradients less** (and those with
 # small gradients more).
+#
+# The comparison is relative. Matched by $\lambda = \alpha\lambda'$, decay pulls coordinate $i$ with
+# $\lambda' s_i$ and L2 with $\lambda'$: the two cross at $s_i = 1$, a point fixed by the matching (and
+# by the units of the gradients), not by the weights. "Less" means less than the matched decay, not
+# less than some absolute amount.
 #
 # The experiment: a least-squares problem whose features have scales from 0.1 to 10, so the
 # gradient sizes differ by orders of magnitude across coordinates.
@@ -640,39 +675,58 @@ for _ in range(3000):
 # 3. Effective per-coordinate penalty at each fixed point, against Proposition 3's prediction.
 c_l2 = -loss_grad(theta_l2) / theta_l2
 c_wd = -loss_grad(theta_wd) / theta_wd
-assert torch.allclose(c_l2, torch.full_like(c_l2, l2), rtol=1e-6)
-assert torch.allclose(c_wd, lam / alpha * s, rtol=1e-6)
+off_l2 = float((c_l2 / l2 - 1).abs().max())
+off_wd = float((c_wd / (lam / alpha * s) - 1).abs().max())
+assert off_l2 < 1e-6, f"L2's effective penalty should be l2 on every coordinate; relative error {off_l2:.1e}"
+assert off_wd < 1e-6, f"decay's effective penalty should be (lambda / alpha) s_i; relative error {off_wd:.1e}"
 slope_l2 = np.polyfit(np.log(s.numpy()), np.log(c_l2.numpy()), 1)[0]
 slope_wd = np.polyfit(np.log(s.numpy()), np.log(c_wd.numpy()), 1)[0]
 print(f"log-log slope of effective penalty against s: L2 {slope_l2:.3f}, weight decay {slope_wd:.3f}")
 
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.loglog(s, c_l2, "o", ms=8, label=r"L2 $\lambda'$ inside the preconditioned step")
-ax.loglog(s, c_wd, "s", ms=8, label=r"weight decay $\lambda = \alpha\lambda'$")
-ax.loglog(s, lam / alpha * s, "k--", lw=1, label=r"Proposition 3: $(\lambda/\alpha)\,s_i$")
+order = torch.argsort(s)
+s_line = torch.logspace(math.log10(float(s.min()) / 1.3), math.log10(float(s.max()) * 1.3), 50, dtype=torch.float64)
+fig, ax = plt.subplots(figsize=(6.5, 4))
+ax.loglog(s[order], c_l2[order], "o", ms=8, label=r"L2 $\lambda'$ inside the preconditioned step")
+ax.loglog(s[order], c_wd[order], "s", ms=8, label=r"weight decay $\lambda = \alpha\lambda'$")
+ax.loglog(s_line, lam / alpha * s_line, "k--", lw=1, label=r"Proposition 3: $(\lambda/\alpha)\,s_i$")
+ax.axvline(1.0, color="grey", lw=0.8, ls=":")
+ax.annotate("crossover $s = 1$", (1.05, float(c_wd.min())), fontsize=8, color="grey")
+ticks = [0.1, 0.2, 0.5, 1, 2, 5, 10]
+ax.set_xticks([x for x in ticks if s_line.min() <= x <= s_line.max()])
+ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:g}"))
 ax.xaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xlabel(r"historical gradient size $s_i = \sqrt{\hat v_i}$ (from your RMSProp)")
 ax.set_ylabel(r"effective penalty $c_i = -\partial_i f(\theta^*)/\theta^*_i$")
-ax.set_title("Decay pulls large-gradient weights harder than L2 does")
+ax.set_title("Matched decay pulls large-gradient weights harder than L2")
 ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# **Question 5.2 (written).** In the plot above, which coordinates does L2 regularize less than
-# weight decay, and why does that follow from Propositions 2 and 3? What does it suggest about
-# using `torch.optim.Adam(weight_decay=...)` as a regularizer?
+# **Self-check C** (not graded). Decay and L2 are matched by $\lambda = \alpha\lambda'$ under
+# $M = \mathrm{Diag}(s)^{-1}$. For which historical gradient size $s_i$ do both pull coordinate $i$
+# towards zero equally hard?
+
+# %%
+answer = None   # a number
+selfcheck.check("02-crossover", answer)
+
+# %% [markdown]
+# **Question 4 (1 point).** In the plot above, which coordinates does L2 regularize less than
+# the matched weight decay, and why does that follow from Propositions 2 and 3? What does it suggest
+# about using `torch.optim.Adam(weight_decay=...)` as a regularizer?
 
 # %% [markdown] answer interpret_consequence points=1
 # L2 gives every coordinate the same effective penalty $\lambda'$, while decay gives coordinate
 # $i$ the penalty $(\lambda/\alpha) s_i$, growing with its historical gradient size. So the
-# coordinates with large past gradients (large $s_i$, here the large-scale features) are
-# regularized less by L2 than by decay, and those with small gradients more. The reason: the L2
+# coordinates with large past gradients ($s_i > 1$, here the large-scale features) are
+# regularized less by L2 than by the matched decay, and those with small gradients ($s_i < 1$)
+# more; the crossover at $s_i = 1$ comes from matching the two by $\lambda = \alpha\lambda'$. The reason: the L2
 # gradient $\lambda'\theta$ is multiplied by the preconditioner $M = \mathrm{Diag}(s)^{-1}$ like the
 # loss gradient (Proposition 2), so it is shrunk exactly where gradients are large; decay is applied
 # outside the preconditioner, which by Proposition 3 is an L2 penalty weighted by $s$.
 # `torch.optim.Adam(weight_decay=...)` adds $\lambda'\theta$ to the gradient, i.e. it is L2, not
 # decay: the regularization it applies is uneven across weights and tied to the gradient
-# statistics, which is why AdamW (Part 3) decouples it.
+# statistics, which is why AdamW (notebook 03) decouples it.
 
 # %% [markdown] mark_scheme interpret_consequence
 # - 0.5 pt: identifies the large-$s_i$ (large historical gradient) coordinates as the ones L2
@@ -681,7 +735,7 @@ plt.show()
 #   decoupled decay (AdamW).
 
 # %% [markdown]
-# ## 6. Why outer products: full-matrix AdaGrad / GGT against the diagonal
+# ## 6 · Why outer products: full-matrix AdaGrad / GGT against the diagonal
 #
 # $G_t(a)$ is more than a bookkeeping device. **Full-matrix AdaGrad** (Duchi, Hazan & Singer, 2011)
 # uses $M_t = G_t(1)^{-1/2}$ (plus a small multiple of $I$), and **GGT** (Agarwal et al., 2018)
@@ -712,7 +766,8 @@ def full_matrix_preconditioner(grads, beta2, eps=1e-12):
 gen = torch.Generator().manual_seed(8)
 axis_grads = torch.randn(20, 3, generator=gen, dtype=torch.float64) * torch.eye(3, dtype=torch.float64)[
     torch.randint(0, 3, (20,), generator=gen)]                   # each gradient along one axis
-assert torch.allclose(full_matrix_preconditioner(axis_grads, 0.9), rmsprop_preconditioner(axis_grads, 0.9))
+axis_gap = float((full_matrix_preconditioner(axis_grads, 0.9) - rmsprop_preconditioner(axis_grads, 0.9)).abs().max())
+assert axis_gap < 1e-10, f"axis-aligned gradients: the two preconditioners should coincide; gap {axis_gap:.1e}"
 
 grads = torch.randn(20, 3, generator=gen, dtype=torch.float64)
 R, _ = torch.linalg.qr(torch.randn(3, 3, generator=gen, dtype=torch.float64))   # a random rotation
@@ -720,8 +775,18 @@ for name, precondition in [("full matrix", full_matrix_preconditioner), ("diagon
     rotated = precondition(grads @ R.T, 0.9)
     error = float((rotated - R @ precondition(grads, 0.9) @ R.T).norm() / rotated.norm())
     print(f"{name:11s}: || M(R g) - R M(g) R^T || / || M(R g) || = {error:.1e}")
-assert torch.allclose(full_matrix_preconditioner(grads @ R.T, 0.9),
-                      R @ full_matrix_preconditioner(grads, 0.9) @ R.T)
+rotated = full_matrix_preconditioner(grads @ R.T, 0.9)
+equivariance_gap = float((rotated - R @ full_matrix_preconditioner(grads, 0.9) @ R.T).abs().max())
+assert equivariance_gap < 1e-10, f"the full-matrix preconditioner should be rotation-equivariant; gap {equivariance_gap:.1e}"
+
+# %% [markdown]
+# **Self-check D** (not graded). Rotate every gradient by the same orthogonal $R$. Which
+# preconditioner becomes $R M_t R^\top$? (a) RMSProp's diagonal one. (b) The full-matrix one.
+# (c) Both. (d) Neither.
+
+# %%
+answer = None   # "a", "b", "c" or "d"
+selfcheck.check("02-rotation", answer)
 
 # %% [markdown]
 # ### 6.1 A 2-D illustration
@@ -731,7 +796,7 @@ assert torch.allclose(full_matrix_preconditioner(grads @ R.T, 0.9),
 # optimizers start from points at the same loss: gradient descent ($M = I$), RMSProp's diagonal
 # $M_t$ (your `rmsprop_preconditioner`) and its full-matrix counterpart. Rotation does not change
 # gradient descent or the full-matrix method; the diagonal method is fast when the valley is
-# axis-aligned and slow when it is not.
+# axis-aligned and slow when it is not. Speed is read as the first step at which $f < 10^{-3}$.
 
 # %% experiment
 def rotation(degrees):
@@ -748,7 +813,7 @@ methods = {"gradient descent": (lambda hist: torch.eye(2, dtype=torch.float64), 
 
 def optimize(preconditioner, lr, R, steps=200):
     H = R @ H_axis @ R.T
-    theta, history, path = R @ torch.tensor([1.0, 2.5], dtype=torch.float64), [], []
+    theta, history, path = R @ torch.tensor([1.0, 2.2], dtype=torch.float64), [], []
     for t in range(steps):
         path.append(theta)
         g = H @ theta + R @ noise[t]
@@ -759,9 +824,9 @@ def optimize(preconditioner, lr, R, steps=200):
 
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
-grid = torch.linspace(-2.5, 2.5, 200, dtype=torch.float64)
+grid = torch.linspace(-3, 3, 200, dtype=torch.float64)
 X, Y = torch.meshgrid(grid, grid, indexing="xy")
-final_loss = {}
+final_loss, reached = {}, {}
 for ax, degrees in zip(axes[:2], (0, 45)):
     R = rotation(degrees)
     H = R @ H_axis @ R.T
@@ -770,10 +835,14 @@ for ax, degrees in zip(axes[:2], (0, 45)):
     for (name, (precondition, lr)), color in zip(methods.items(), ["C0", "C1", "C2"]):
         path, loss = optimize(precondition, lr, R)
         final_loss[name, degrees] = float(loss[-1])
+        below = torch.nonzero(loss < 1e-3)
+        reached[name, degrees] = int(below[0]) if len(below) else None
         ax.plot(path[:, 0], path[:, 1], ".-", ms=2, color=color, label=name)
         style = dict(lw=3, alpha=0.4) if degrees == 0 else dict(lw=1, ls="--")
         axes[2].semilogy(loss, color=color, label=f"{name}, {degrees}°", **style)
-    ax.plot(0, 0, "k*", ms=12)
+    ax.plot(0, 0, "k*", ms=12, label="minimum")
+    ax.plot(*path[0], "ks", ms=6, label="start (all three)")
+    ax.set(xlim=(-3, 3), ylim=(-3, 3))
     ax.set_aspect("equal")
     ax.set_xlabel(r"$\theta_1$")
     ax.set_ylabel(r"$\theta_2$")
@@ -785,9 +854,22 @@ axes[2].set_title("loss: thick = axis-aligned, dashed = rotated")
 axes[2].legend(fontsize=7)
 plt.show()
 for name in methods:
-    print(f"{name:24s} final loss: axis-aligned {final_loss[name, 0]:.1e}, rotated {final_loss[name, 45]:.1e}")
-assert math.isclose(final_loss["full matrix", 0], final_loss["full matrix", 45], rel_tol=1e-6)
-assert final_loss["diagonal (RMSProp M_t)", 45] > 5 * final_loss["diagonal (RMSProp M_t)", 0]
+    print(f"{name:24s} first step with f < 1e-3: axis-aligned {reached[name, 0]}, rotated {reached[name, 45]}; "
+          f"final loss {final_loss[name, 0]:.1e} and {final_loss[name, 45]:.1e}")
+assert math.isclose(final_loss["full matrix", 0], final_loss["full matrix", 45], rel_tol=1e-6), \
+    "the full-matrix method should not notice the rotation"
+assert final_loss["diagonal (RMSProp M_t)", 45] > 5 * final_loss["diagonal (RMSProp M_t)", 0], \
+    "the diagonal method should do worse on the rotated valley"
+
+# %% [markdown]
+# Gradient descent ends lowest after 200 steps, without contradicting the picture. Its step
+# $\alpha = 1$ is the largest stable one for curvature 1, and its steps shrink with the gradient,
+# so it keeps creeping down the flat direction (a factor 0.99 per step) and is the slowest to
+# reach $f < 10^{-3}$. The adaptive methods take steps of about $\alpha = 0.05$ whatever the
+# gradient's size: they get there in less than half the steps (when the valley suits them), then jitter
+# in the gradient noise at a loss set by their step size. A decaying learning rate would lower
+# that floor. The point of the figure is the rotation: it changes nothing for gradient descent
+# and the full-matrix method, and costs the diagonal method most of its advantage.
 
 # %% [markdown]
 # ## Summary
@@ -804,5 +886,5 @@ assert final_loss["diagonal (RMSProp M_t)", 45] > 5 * final_loss["diagonal (RMSP
 # * Full-matrix AdaGrad/GGT use all of $G_t$ and are rotation-equivariant; RMSProp and Adam keep its
 #   diagonal, cheap but tied to the coordinate axes.
 #
-# Part 3 takes these conclusions to Adam: Adam + L2 against AdamW, and what the difference does to
+# Notebook 03 takes these conclusions to Adam: Adam + L2 against AdamW, and what the difference does to
 # the landscape of good learning rates and weight decays.

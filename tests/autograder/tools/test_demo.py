@@ -49,11 +49,11 @@ def test_demo_grades_a_correct_and_a_cheating_submission(tmp_path, capsys):
     assert reports["zed"].flags["tamper_suspected"]
     assert reports["zed"].score < reports["ada"].score
     # What an instructor needs next, with commands that work as printed.
-    assert "Next steps:" in out and f"make formgrader STATE={tmp_path}" in out
+    assert "Next steps:" in out and f"make formgrader STATE={tmp_path / 'demo'}" in out
     # No feedback file holds any line of any mark scheme of the real notebooks.
     phrases = mark_scheme_phrases(course)
     assert len(phrases) >= 10, phrases
-    files = sorted(course.feedback_dir().rglob("*.html"))
+    files = sorted((tmp_path / "demo" / "feedback").rglob("*.html"))
     assert len(files) == 2 * len(course.cfg.notebooks)
     for path in files:
         text = page_text(path.read_text())
