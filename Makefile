@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-lock
 
-.PHONY: demo test lint bench bench-grade bench-notebooks student-notebooks formgrader gradescope clean-state
+.PHONY: demo test lint bench bench-grade bench-notebooks student-notebooks formgrader gradescope landscape clean-state
 
 # `make formgrader STATE=.course_state/demo` opens formgrader on another state folder.
 STATE ?=
@@ -29,6 +29,9 @@ bench: $(STAMP)
 
 bench-grade: $(STAMP)
 	$(PY) -m autograder.tools.bench_grade
+
+landscape: $(STAMP)
+	$(PY) -m autograder.tools.landscape
 
 bench-notebooks: $(STAMP)
 	$(PY) -m autograder.tools.bench_notebooks
