@@ -13,6 +13,8 @@ $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	-git config filter.strip-outputs.clean "$(PY) -m autograder.tools.strip_outputs --stdin"
+	-git config filter.strip-outputs.smudge cat
 	cp requirements.txt $(STAMP)
 
 demo: $(STAMP)
@@ -25,7 +27,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 bench: $(STAMP)
-	$(PY) -m autograder.tools.bench_sweeps
+	$(PY) -m autograder.tools.bench_sweeps $(BENCH_ARGS)
 
 bench-grade: $(STAMP)
 	$(PY) -m autograder.tools.bench_grade

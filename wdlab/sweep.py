@@ -5,9 +5,15 @@ parameters get a leading grid dimension G and each hyperparameter becomes a [G, 
 the rule's arithmetic runs for all configurations together. A grid axis named "schedule"
 holds schedule functions (None = constant), so schedules can be compared on one landscape.
 A rule that cannot take tensor hyperparameters is trained one configuration at a time.
+
+On CPU the grid is cut into parts that train side by side, one per idle core, each on one
+intra-op thread (``wdlab.threads`` says why); the parts never wait for each other, so a busy
+machine costs no more than it would with one thread. Results do not depend on the cut
+(beyond float rounding: BLAS may block a smaller product differently).
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -18,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from . import engine
+from . import engine, threads
 from .engine import HParam, Schedule, UpdateRule
 from .progress import progress_bar
 from .train import check_common, schedule_table, setup
@@ -30,6 +36,9 @@ if TYPE_CHECKING:
 
 # One value on a grid axis: a hyperparameter, or on the "schedule" axis a schedule (None = constant).
 GridValue = float | Schedule | None
+# The fewest configurations worth a part of their own: below it the per-step Python work of a
+# part outweighs what a second core gains.
+MIN_PART = 4
 
 
 @dataclass
@@ -39,7 +48,8 @@ class SweepResult:
 
     val_acc, val_loss: final validation accuracy / loss; train_loss: per-step minibatch loss;
     curves: {"val_acc", "val_loss"} at ``eval_steps``; mode: "batched" or "loop" (with ``note``
-    saying why the rule could not be batched).
+    saying why the rule could not be batched); fused: whether the rule's in-place update ran
+    (see ``wdlab.engine``); workers: how many parts of the grid trained side by side.
     """
     grid: dict[str, list[GridValue]]
     val_acc: np.ndarray
@@ -51,6 +61,8 @@ class SweepResult:
     mode: str = "batched"
     note: str = ""
     fixed: dict[str, HParam | GridValue] = field(default_factory=dict)
+    fused: bool = False
+    workers: int = 1
 
     @property
     def names(self) -> list[str]:
@@ -75,7 +87,7 @@ class SweepResult:
         return SweepResult(grid, take(self.val_acc), take(self.val_loss), take(self.train_loss),
                            {k: take(v) for k, v in self.curves.items()}, self.eval_steps,
                            self.seconds, self.mode, self.note,
-                           {**self.fixed, name: self.grid[name][index]})
+                           {**self.fixed, name: self.grid[name][index]}, self.fused, self.workers)
 
     def best(self, metric: str = "val_acc") -> dict[str, GridValue]:
         """The grid values of the best configuration (highest accuracy / lowest loss)."""
@@ -168,52 +180,88 @@ def sweep(rule: UpdateRule, data: Split, *, grid: dict[str, Iterable[GridValue]]
           schedule: Schedule | None = None, device: torch.device | str | None = None,
           progress: bool = False, dtype: torch.dtype = torch.float32,
           state_keys: tuple[str, ...] | list[str] | None = None, eval_every: int | None = None,
-          layer_norm: bool = False, **fixed: HParam) -> SweepResult:
+          layer_norm: bool = False, frozen_tail: int = 0, workers: int | None = None,
+          **fixed: HParam) -> SweepResult:
     """Train ``rule`` for every combination in ``grid`` (e.g. {"lr": [...], "wd": [...]}).
 
     ``fixed`` hyperparameters are passed unchanged to every configuration; ``schedule`` is the
     schedule for all configurations unless ``grid`` has a "schedule" axis. Each configuration
     trains exactly as ``train`` would train it alone (same init, minibatches, evaluation).
+    ``frozen_tail``: the last parameters of the flat vector (a fixed readout) keep their initial
+    values. ``workers``: parts of the grid trained side by side on CPU (None: one per idle core).
     """
     check_common(data, steps, batch_size, eval_every, dtype)
     grid = check_grid(grid, fixed)
     if schedule is not None and not callable(schedule):
         raise ValueError(f"schedule must be a function t -> eta_t or None, got {schedule!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be a positive integer or None (one per idle core), got {workers!r}")
     sample = {**{k: 1.0 for k in grid if k != "schedule"}, **fixed}
     if schedule is not None or "schedule" in grid:
         sample["eta"] = 1.0
     engine.check_signature(rule, sample)
     start = time.perf_counter()
     model, theta0, dev = setup(data, hidden, seed, device, dtype, layer_norm)
+    if not isinstance(frozen_tail, int) or not 0 <= frozen_tail < model.n_params:
+        raise ValueError(f"frozen_tail must be an integer in [0, {model.n_params}) (parameters "
+                         f"that keep their initial values), got {frozen_tail!r}")
     combos = configs(grid)
     hp, schedules = stacked(grid, dtype, dev)
     schedules = [s if s is not None else schedule for s in schedules]
     common = dict(steps=steps, batch_size=batch_size, seed=seed, state_keys=state_keys,
-                  eval_every=eval_every)
+                  eval_every=eval_every, frozen_tail=frozen_tail)
     note = probe(rule, data, model, theta0, hp, schedules, combos, fixed, seed)
+    shared_tensor = any(isinstance(v, torch.Tensor) and v.dim() and v.shape[0] > 1 for v in fixed.values())
+    if dev.type != "cpu" or shared_tensor:
+        workers = 1  # one GPU stream, or fixed tensors with one row per configuration
+    elif workers is None:
+        workers = threads.workers_for(len(combos), 1 if note else MIN_PART)
+    else:
+        workers = min(workers, len(combos))
     if not note:
-        theta = theta0.expand(len(combos), -1).clone()
-        runs = [engine.run(rule, data, model, theta, {**hp, **fixed},
-                           etas=etas_for(schedules, None, steps), progress=progress, **common)]
+        parts = _parts(len(combos), workers)
+        etas = etas_for(schedules, None, steps)
+        bar = progress_bar(steps * len(parts), progress, "steps")
+        tasks = [functools.partial(
+            engine.run, rule, data, model, theta0.expand(b - a, -1).clone(),
+            {**{k: v[a:b] for k, v in hp.items()}, **fixed},
+            etas=None if etas is None else etas[:, a:b], progress=bar, **common) for a, b in parts]
+        runs = threads.side_by_side(tasks, workers)
+        bar.close()
     else:
         print(f"sweep: training the {len(combos)} configurations one at a time, because the rule "
               f"does not broadcast over tensor hyperparameters ({note})")
-        runs = []
         bar = progress_bar(len(combos), progress, "configs")
-        for combo, sched in zip(combos, schedules):
-            one = {**{k: v for k, v in combo.items() if k != "schedule"}, **fixed}
-            runs.append(engine.run(rule, data, model, theta0, one,
-                                   etas=etas_for([sched], None, steps), **common))
-            bar.update(1)
+        tasks = [functools.partial(
+            _one, rule, data, model, theta0,
+            {**{k: v for k, v in combo.items() if k != "schedule"}, **fixed},
+            etas_for([sched], None, steps), bar, common) for combo, sched in zip(combos, schedules)]
+        runs = threads.side_by_side(tasks, workers)
         bar.close()
-    return _result(grid, runs, time.perf_counter() - start, "loop" if note else "batched", note, fixed)
+    return _result(grid, runs, time.perf_counter() - start, "loop" if note else "batched", note,
+                   fixed, workers)
+
+
+def _parts(count: int, workers: int) -> list[tuple[int, int]]:
+    """``workers`` contiguous (start, stop) ranges covering ``count`` configurations, as even as possible."""
+    bounds = [round(i * count / workers) for i in range(workers + 1)]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _one(rule: UpdateRule, data: Split, model: MLP, theta0: torch.Tensor, hparams: dict[str, HParam],
+         etas: torch.Tensor | None, bar: object, common: dict[str, object]) -> engine.Run:
+    """One configuration trained alone (the loop mode), counted on ``bar`` when it is done."""
+    result = engine.run(rule, data, model, theta0, hparams, etas=etas, **common)
+    bar.update(1)
+    return result
 
 
 def _result(grid: dict[str, list[GridValue]], runs: Sequence[engine.Run], seconds: float, mode: str,
-            note: str, fixed: Mapping[str, HParam]) -> SweepResult:
+            note: str, fixed: Mapping[str, HParam], workers: int) -> SweepResult:
     shape = [len(v) for v in grid.values()]
     cat = {k: torch.cat([getattr(r, k) for r in runs]).numpy() for k in ("train_loss", "val_loss", "val_acc")}
     curves = {k: cat[k].reshape(*shape, -1) for k in ("val_loss", "val_acc")}
     return SweepResult(grid, curves["val_acc"][..., -1], curves["val_loss"][..., -1],
                        cat["train_loss"].reshape(*shape, -1), curves,
-                       np.array(runs[0].eval_steps), seconds, mode, note, dict(fixed))
+                       np.array(runs[0].eval_steps), seconds, mode, note, dict(fixed),
+                       all(r.fused for r in runs), workers)

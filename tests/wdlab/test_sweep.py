@@ -4,6 +4,9 @@ import torch
 
 import wdlab
 from autograder.reference import RULES, cosine_warm_restarts
+from autograder.reference.fused import FUSED_RULES
+from wdlab.landscape import train_hidden_only
+from wdlab.progress import report_to
 
 SMALL = dict(steps=25, batch_size=50, hidden=(16, 16))
 LRS, WDS = [1e-3, 1e-2, 5e-2], [1e-4, 1e-2]
@@ -95,10 +98,75 @@ def test_bad_rule_and_clash(small_data):
         wdlab.sweep(RULES["adamw_paper"], small_data, grid={"lr": LRS}, lr=1e-3, **SMALL)
 
 
+def test_parts_side_by_side_give_the_same_results(small_data):
+    # equal to rounding: BLAS may block a product differently when it holds fewer configurations
+    grid = {"lr": LRS, "wd": WDS}
+    one = wdlab.sweep(RULES["adamw_paper"], small_data, grid=grid, workers=1, dtype=torch.float64, **SMALL)
+    two = wdlab.sweep(RULES["adamw_paper"], small_data, grid=grid, workers=2, dtype=torch.float64, **SMALL)
+    assert (one.workers, two.workers) == (1, 2) and two.mode == "batched"
+    np.testing.assert_allclose(two.train_loss, one.train_loss, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(two.val_loss, one.val_loss, rtol=1e-12, atol=1e-14)
+
+
+def test_the_loop_mode_runs_configurations_side_by_side(small_data):
+    def sgdw(theta, grad, state, t, lr, wd, eta=1.0):
+        return theta - float(lr) * grad - wd * theta, state
+
+    one = wdlab.sweep(sgdw, small_data, grid={"lr": LRS, "wd": WDS}, workers=1, **SMALL)
+    two = wdlab.sweep(sgdw, small_data, grid={"lr": LRS, "wd": WDS}, workers=2, **SMALL)
+    assert two.mode == "loop" and two.workers == 2
+    np.testing.assert_array_equal(two.train_loss, one.train_loss)
+
+
+@pytest.mark.parametrize("name, decay", [("adamw_paper", "wd"), ("adam_l2", "l2"), ("sgdw_momentum", "wd")])
+def test_fused_rules_train_as_the_reference(small_data, name, decay):
+    grid = {"lr": LRS, decay: WDS}
+    fused = wdlab.sweep(FUSED_RULES[name], small_data, grid=grid, dtype=torch.float64, **SMALL)
+    reference = wdlab.sweep(RULES[name], small_data, grid=grid, dtype=torch.float64, **SMALL)
+    assert fused.fused and not reference.fused
+    np.testing.assert_allclose(fused.train_loss, reference.train_loss, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("rules", [RULES, FUSED_RULES])
+def test_frozen_tail_equals_the_hidden_only_wrapper(small_data, rules):
+    n = 16 * 3 + 3  # the readout of the 16-16 MLP on 3 classes
+    grid = {"lr": LRS, "wd": WDS}
+    frozen = wdlab.sweep(rules["adamw_paper"], small_data, grid=grid, frozen_tail=n, layer_norm=True,
+                         dtype=torch.float64, **SMALL)
+    wrapped = wdlab.sweep(train_hidden_only(rules["adamw_paper"], n), small_data, grid=grid,
+                          layer_norm=True, dtype=torch.float64, **SMALL)
+    assert frozen.fused == (rules is FUSED_RULES) and not wrapped.fused
+    np.testing.assert_allclose(frozen.train_loss, wrapped.train_loss, rtol=1e-10, atol=1e-12)
+
+
+def test_progress_reaches_a_reporter(small_data):
+    seen = []
+    with report_to(lambda done, total: seen.append((done, total))):
+        wdlab.sweep(RULES["adamw_paper"], small_data, grid={"lr": LRS, "wd": WDS}, workers=2, **SMALL)
+    assert seen[0] == (0, 50) and seen[-1] == (50, 50)  # 25 steps for each of the two parts
+
+
+@pytest.mark.parametrize("kwargs, match", [({"workers": 0}, "workers must be"), ({"workers": 1.5}, "workers"),
+                                           ({"frozen_tail": -1}, "frozen_tail must be")])
+def test_bad_workers_and_frozen_tail(small_data, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        wdlab.sweep(RULES["adamw_paper"], small_data, grid={"lr": LRS, "wd": WDS}, **kwargs, **SMALL)
+
+
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_sweep_matches_cpu(small_data):
     cpu = wdlab.sweep(RULES["adamw_paper"], small_data, grid={"lr": LRS, "wd": WDS}, **SMALL)
     gpu = wdlab.sweep(RULES["adamw_paper"], small_data, grid={"lr": LRS, "wd": WDS}, device="cuda",
                       **SMALL)
+    np.testing.assert_allclose(gpu.train_loss, cpu.train_loss, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_fused_sweep_matches_cpu(small_data):
+    grid = {"lr": LRS, "wd": WDS}
+    cpu = wdlab.sweep(FUSED_RULES["adamw_paper"], small_data, grid=grid, **SMALL)
+    gpu = wdlab.sweep(FUSED_RULES["adamw_paper"], small_data, grid=grid, device="cuda", **SMALL)
+    assert gpu.fused and gpu.workers == 1
     np.testing.assert_allclose(gpu.train_loss, cpu.train_loss, rtol=1e-3, atol=1e-5)
