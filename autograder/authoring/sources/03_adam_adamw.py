@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt
 import wdlab
 from data_gen import make_classification
 from wdlab import checks, interactive, selfcheck, toy2d
-from wdlab.landscape import LandscapeSettings, paper_landscape, slopes
+from wdlab.landscape import LandscapeSettings, basins, paper_landscape, slopes
 
 DEVICE = wdlab.resolve_device("auto")
 
@@ -373,6 +373,8 @@ plt.show()
 # We train a grid of (learning rate, regularization) pairs with **your** rules and record the final validation accuracy and loss of each: the paper's Figure 2 on our data. `paper_landscape` (from `wdlab.landscape`) prepares the network, data and grids and calls `wdlab.sweep`, which trains every configuration at once by passing each hyperparameter as a `[G, 1]` tensor.
 #
 # The network has a LayerNorm after each hidden layer and a fixed random output layer, so every trained weight is *scale invariant*, like the weights in front of the batch normalization of the paper's ResNets: only their direction matters, and decay sets how fast that direction turns.
+#
+# The workload is chosen so that decay can help: 1000 training points (so that the noisy labels can be overfitted), 300 steps, and one cosine annealing over the run ($\eta_t$ falls from 1 to 0 and scales both the step and the decay). Every learning rate is also trained with decay 0; that reference row is not drawn, the summary prints it.
 
 # %% [markdown]
 # > **Optional: why scale invariance predicts the shapes.** For scale-invariant weights the loss gradient is orthogonal to $\theta$ and a step $\Delta\theta$ turns them by about $\lVert\Delta\theta\rVert/\lVert\theta\rVert$. Adam moves each of the $d$ coordinates by about $\alpha$ per step, mostly orthogonally to $\theta$, so $\lVert\theta\rVert^2$ grows by about $\alpha^2 d$ per step until decay balances it. At that equilibrium the angular step per coordinate, $\alpha/\lVert\theta\rVert$, is
@@ -383,15 +385,19 @@ plt.show()
 # > | AdamW, PyTorch form | $\alpha\,\text{wd}\,\theta$ | $\alpha\, d/(2\,\text{wd})$ | $\sqrt{2\alpha\,\text{wd}/d}$ | fixed $\alpha\cdot\text{wd}$: slope $-1$ |
 # > | Adam + L2 | $\lambda'\theta$, divided by $\sqrt{\hat v_t}$ | grows with $\alpha$, shrinks with $\lambda'$ | a function of $\alpha^2\lambda'$ | fixed $\alpha^2\lambda'$: slope about $-2$ |
 # >
-# > For Adam + L2 the penalty's gradient is normalized together with the loss gradient, which shrinks like $1/\lVert\theta\rVert$; when the loss gradient dominates $\sqrt{\hat v_t}$ the balance gives $\lVert\theta\rVert^3 \propto \alpha/\lambda'$ and an angular step $\propto (\alpha^2\lambda')^{1/3}$. The norm settles only in runs longer than the decay's timescale, about $1/w$ steps: the AdamW grid puts $w\times\text{steps}$ between about 0.6 and 60, and learning rates start at $10^{-3}$, below which 200 steps cannot move weights of size about 0.1.
+# > For Adam + L2 the penalty's gradient is normalized together with the loss gradient, which shrinks like $1/\lVert\theta\rVert$; when the loss gradient dominates $\sqrt{\hat v_t}$ the balance gives $\lVert\theta\rVert^3 \propto \alpha/\lambda'$ and an angular step $\propto (\alpha^2\lambda')^{1/3}$. The norm settles only in runs longer than the decay's timescale, about $1/w$ steps: the AdamW grid puts $w\times\text{steps}$ between 0.003 and 300, from decays the run hardly feels to decays that reach equilibrium within a few steps.
+# >
+# > The same invariance says what the learning rate does here. The run with step $\alpha$ from the initial weights $\theta_0$ follows the run with step 1 from $\theta_0/\alpha$ (with the same $w$ for AdamW, with $\alpha^2\lambda'$ in place of $\lambda'$ for Adam + L2), so $\alpha$ acts like the size of the initial weights, not like a step size. Once the norm has forgotten its start, $\alpha$ should hardly matter.
 
 # %% [markdown]
 # **The coupling slope.** For each learning rate we locate the best regularization value (a weighted centre of the settings within a few percent of that column's best validation loss) and fit log(best decay) against log(learning rate). The slope, printed in each heatmap's title and by `summary`, is $0$ when the decay can be tuned on its own, $-1$ when $\alpha\cdot$decay matters, $-2$ when $\alpha^2\cdot$decay does. It is read from the loss: on 1000 validation points the accuracy moves by about 0.01 from noise alone.
+#
+# `summary` prints, for each map, the lowest validation loss and where it lies (and whether that is on the grid's edge), the best learning rate trained with decay 0 and what decay gains over it, the slope, the *ridge slope* (the same fit through each column's best decay, refined between grid cells, over the columns whose best decay lies inside the grid) and the best loss of each column, from the smallest learning rate to the largest.
 
 # %%
 DIFFICULTY = "medium"      # the difficulty knob: "easy", "medium" or "hard"
 THRESHOLD = 0.90           # a setting is "good" when its validation accuracy reaches this
-SETTINGS = LandscapeSettings()          # LayerNorm MLP, fixed readout, 8 x 8 grids, 200 steps
+SETTINGS = LandscapeSettings()          # LayerNorm MLP, fixed readout, 8 x 8 grids, 300 steps, cosine
 QUICK = SETTINGS.with_(grid_size=6)     # 6 x 6 grids for the later comparisons (cost ~ cells)
 MY_RULES = (adam_l2_step, adamw_step)   # your Adam + L2 and your AdamW (paper form)
 landscapes = {}                         # difficulty -> the two sweeps, filled by the cells below
@@ -402,49 +408,66 @@ for name in ("adam_l2", "adamw_paper"):
 
 
 def summary(results, threshold=THRESHOLD):
-    # Best accuracy, share of settings above the threshold, lowest loss and the coupling slope.
-    measured = slopes(results)
-    for name, r in results.items():
-        best = ", ".join(f"{k}={v:.2g}" for k, v in r.best("val_loss").items())
+    # Per sweep: best accuracy, share of settings above the threshold, the lowest loss and where
+    # it lies, the gain over decay 0 (when the sweep has that row) and the coupling slopes.
+    for name, b in basins(results).items():
+        r = results[name]
+        edge = "" if b.interior else ", on the grid's edge in " + " and ".join(
+            axis for axis, inside in (("lr", b.lr_interior), (b.decay, b.decay_interior)) if not inside)
         print(f"{name:18s} best val acc {np.nanmax(r.val_acc):.3f}; "
               f"{np.mean(r.val_acc >= threshold):4.0%} of settings reach {threshold:.0%}; "
-              f"lowest val loss {np.nanmin(r.val_loss):.3f} ({best}); slope {measured[name]:+.2f}")
+              f"lowest val loss {b.val_loss:.3f} (acc {b.val_acc:.3f}) at lr={b.best_lr:.2g}, "
+              f"{b.decay}={b.best_decay:.2g}{edge}")
+        if math.isfinite(b.reference_loss):
+            print(f"{'':18s} decay 0: lowest val loss {b.reference_loss:.3f} (acc {b.reference_acc:.3f}); "
+                  f"gain from decay {b.loss_gain:.3f} in loss, {b.acc_gain:+.3f} in accuracy")
+        print(f"{'':18s} slope {b.slope:+.2f}; ridge slope {b.ridge_slope:+.2f} "
+              f"(over {b.ridge_columns} learning rates); best loss at each lr: "
+              + " ".join(f"{v:.3f}" for v in np.nanmin(r.val_loss, axis=1)))
 
 # %% experiment
 start = time.perf_counter()
 results = landscapes[DIFFICULTY] = paper_landscape("adam", difficulty=DIFFICULTY, rules=MY_RULES,
                                                    settings=SETTINGS, device=DEVICE)
-print(f"{2 * SETTINGS.grid_size ** 2} training runs in {time.perf_counter() - start:.1f} s")
+print(f"{2 * SETTINGS.grid_size * (SETTINGS.grid_size + 1)} training runs (decay-0 row included) in {time.perf_counter() - start:.1f} s")
 wdlab.plots.heatmaps(results, metric=["val_acc", "val_loss"], threshold=THRESHOLD, soft=True)
 plt.show()
 summary(results)
 
 # %% [markdown]
-# **What these maps show.** With this notebook's settings AdamW's lowest validation loss sits at the smallest decay of its grid and Adam + L2's near the smallest L2 coefficient (the stars and the summary): on this data more regularization does not lower the validation loss, and the grids hold no unregularized row to compare with. So the maps show no basin with its floor inside the grid, as the paper's Figure 2 does; they show a plateau and the edge where regularization starts to hurt, and the coupling slope measures how that edge moves with the learning rate.
+# **What these maps show.** Decay helps here: each method has a band of good decay values inside the grid, and both beat the row of decay 0 (the summary). Adam + L2's lowest validation loss is 0.354 (accuracy 0.927) and AdamW's 0.346 (0.930), against 0.391 (0.905) for the best learning rate trained without decay: gains of 0.038 and 0.045 in loss and about 2 points of accuracy.
+#
+# The shapes are the paper's. Adam + L2's good band runs diagonally (slope $-1.19$ on the loss, $-1.48$ along the ridge): what matters is $\alpha^2\lambda'$. AdamW's band is horizontal: its best $w$ is about 0.04 or 0.2 at almost every learning rate (the stars of the figure in Section 5.1), and the slope is $+0.09$.
+#
+# The learning rate is where this differs from the paper. Once its decay is tuned, AdamW's loss hardly depends on $\alpha$: the best loss of each column lies between 0.346 and 0.370 over three decades, and between 0.346 and 0.359 from $\alpha \approx 3\times10^{-3}$ up. Its best learning rate is therefore chosen by noise among near-equal ones, and in this map it lands on the grid's edge ($\alpha = 1$): a plateau, not a basin closed along $\alpha$. Adam + L2 needs $\alpha \geq 3\times10^{-3}$ (0.434 at $10^{-3}$) and then has a flat valley floor (0.354 to 0.368). The decay axis is where the optimum is sharp. Another seed moves the stars along these plateaus (the docstring of `wdlab.landscape` reports the measurement over seeds).
+#
+# **Why decay helps here, and how this differs from the paper's ResNets.** Every trained weight is scale invariant, so decay does not shrink the function. It keeps the weights small, so their angular steps stay large instead of dying out as the norm of an undecayed run grows. That pays only when the run ends with small steps, hence the cosine schedule: with a constant one, decay gained little or nothing on this data (the docstring of `wdlab.landscape`). The same invariance makes $\alpha$ act like the size of the initial weights (the optional box), which is why it matters so little. The paper's basins are also closed along the learning rate because ResNets have weights that are not scale invariant (the classifier, the batch-norm scales); Section 6 shows what a network without scale invariance does to the picture.
+#
+# **The decay ranges.** Both decay axes span the same 5 decades, but the L2 axis is not AdamW's mapped through $\lambda' = w/\alpha$. That mapping is exact for SGD (Proposition 1); Adam divides the penalty's gradient by $\sqrt{\hat v_t}$ (Proposition 2, and Section 2 above), so an L2 coefficient decays far more than $\alpha\lambda'$ per step. AdamW's best $w \approx 0.04$ to 0.2 would map to $\lambda' \approx 4$ to 20 at $\alpha = 10^{-2}$, where Adam + L2 already decays too much (compare the top rows of its loss map with the best cells of the same columns). Each axis is therefore placed on its own method's good region.
 #
 # **Question 2 (2 points).** Compare the two accuracy maps: what is alike, what differs (position and shape of the good region, what happens at large regularization)? Then compare the two loss maps in the same way. Why can the loss maps look different from the accuracy maps?
 
 # %% [markdown] answer heatmaps_compare points=2
 # *(Model answer for the medium data and this notebook's grids; the numbers are printed by the summary cell and can differ from these in the last digit or by a cell or two from run to run.)*
 #
-# Alike: both methods reach about the same best validation accuracy (about 0.945 for Adam + L2, 0.936 for AdamW: within the noise of 1000 validation points) and a similar lowest validation loss (0.325 and 0.344); in both maps the smallest learning rate does a little worse, because 200 steps of size $10^{-3}$ hardly move the weights; in both the best loss sits at (AdamW) or near (Adam + L2, $\lambda' \approx 7\times10^{-6}$) the weakest regularization of the grid, and too much regularization hurts.
+# Alike: both methods reach about the same best validation accuracy (0.927 for Adam + L2, 0.931 for AdamW: within the noise of 1000 validation points) and a similar lowest validation loss (0.354 and 0.346), and both beat the best run without decay (0.391, accuracy 0.905). In both maps the bottom rows are a plateau where the decay is too weak to matter, the band of good decays lies inside the grid, too much decay hurts (the top rows, worst at the smallest learning rate), and the smallest learning rate does a little worse (its best loss is 0.434 and 0.370).
 #
-# Different: the *shape* of the good region, that is, where regularization starts to hurt. For Adam + L2 that edge runs diagonally: at $\alpha = 10^{-3}$ even $\lambda' = 1$ is harmless, at $\alpha = 10^{-1}$ the accuracy drops for $\lambda' \geq 10^{-2}$ and the loss rises above $\lambda' \approx 10^{-3}$, so the tolerable $\lambda'$ falls steeply as $\alpha$ grows (slope about $-1.7$ on the loss, the $\alpha^2\lambda'$ diagonal). For AdamW the edge is horizontal: $w$ up to a few $10^{-2}$ is fine and $w \gtrsim 0.1$ costs a few percent of accuracy at *every* learning rate (slope about $0$).
+# Different: the shape of the good band. For Adam + L2 it runs diagonally: the best $\lambda'$ falls from about 2 at $\alpha \approx 3\times10^{-3}$ to $10^{-4}$ at $\alpha = 1$ (slope $-1.19$ on the loss, ridge slope $-1.48$), close to the $\alpha^2\lambda'$ diagonal. For AdamW it is horizontal: the best $w$ is about 0.04 to 0.2 at almost every learning rate (slope $+0.09$). Along the learning rate neither map has a closed basin: AdamW's best loss per column varies by less than 0.025 and its overall best sits at the grid's edge ($\alpha = 1$), which noise decides.
 #
-# The loss maps show this more sharply than the accuracy maps: accuracy only records which side of the decision boundary a point falls on, so it saturates on a broad plateau (83% and about 70% of the settings reach 90%), while the cross-entropy also measures how confident the predictions are and keeps varying across the plateau. That is why the slope is read from the loss; the accuracy slopes point the same way (about $-1.2$ and $0$) but are noisier.
+# The loss maps show this more sharply than the accuracy maps: accuracy only records which side of the decision boundary a point falls on, so it saturates on a broad plateau (50% and 62% of the settings reach 90%) and moves by about 0.01 from noise alone, while the cross-entropy also measures how confident the predictions are and keeps varying across the plateau. That is why the slope is read from the loss; the accuracy slopes point the same way ($-1.28$ and $-0.04$) but are noisier.
 
 # %% [markdown] mark_scheme heatmaps_compare
-# - 1 pt: accuracy maps compared with at least one correct similarity (similar best accuracy; small learning rates underfit; too much regularization fails; the best setting at the weakest regularization) and the difference in shape: a diagonal edge for Adam + L2, an axis-aligned one for AdamW, consistent with the student's plots and slopes.
+# - 1 pt: accuracy maps compared with at least one correct similarity (similar best accuracy and loss; both beat decay 0; the good band lies inside the decay grid; too much regularization fails; the smallest learning rate does worse) and the difference in shape: a diagonal band for Adam + L2, a horizontal one for AdamW, consistent with the student's plots and slopes.
 # - 1 pt: loss maps compared; explains why they can differ (loss measures confidence/calibration and keeps varying where accuracy has saturated; accuracy is noisier on 1000 points).
 # - Accept any answer that is consistent with the student's own heatmaps and printed numbers.
 
 # %% [markdown]
 # ### 5.1 Retrain one learning rate with a slider
 #
-# The next cell draws the heatmaps' columns as curves (loss against decay, one curve per learning rate, best decay starred). In a live notebook a slider appears under the figure: each position retrains that learning rate with **your** rules (16 runs, a few seconds) and redraws it in bold. Watch where the rising edge goes as the learning rate grows. Elsewhere the figure stays static.
+# The next cell draws the heatmaps' columns as curves (loss against decay, one curve per learning rate, best decay starred). In a live notebook a slider appears under the figure: each position retrains that learning rate with **your** rules (16 runs, a few seconds) and redraws it in bold. Watch where the best decay moves as the learning rate grows: along the diagonal for Adam + L2, hardly at all for AdamW. Elsewhere the figure stays static.
 
 # %% experiment
-slider_data = make_classification(difficulty=DIFFICULTY, seed=0)
+slider_data = SETTINGS.data(DIFFICULTY, seed=0)   # the landscape's data: its n_train training points
 readout = SETTINGS.hidden[-1] * slider_data.n_classes + slider_data.n_classes if SETTINGS.fixed_readout else 0
 decay_rules = {SETTINGS.axes[name].label: (rule, SETTINGS.axes[name].decay, SETTINGS.grid(name)[SETTINGS.axes[name].decay])
                for name, rule in zip(("adam_l2", "adamw_paper"), MY_RULES)}
@@ -452,7 +475,8 @@ lr_values = SETTINGS.grid("adam_l2")["lr"]
 finer_lrs = np.logspace(np.log10(lr_values[0]), np.log10(lr_values[-1]), 2 * len(lr_values) - 1)
 curves = interactive.decay_curves(decay_rules, slider_data, finer_lrs, known=landscapes.get(DIFFICULTY),
                                   frozen_tail=readout, steps=SETTINGS.steps, batch_size=SETTINGS.batch_size,
-                                  hidden=tuple(SETTINGS.hidden), layer_norm=SETTINGS.layer_norm, device=DEVICE)
+                                  hidden=tuple(SETTINGS.hidden), layer_norm=SETTINGS.layer_norm,
+                                  schedule=SETTINGS.eta(), device=DEVICE)
 
 # %% [markdown]
 # ### 5.2 Harder or easier data
@@ -475,21 +499,21 @@ summary(other, threshold=OTHER_THRESHOLD)
 # **Question 3 (2 points).** How do the maps change with the data's difficulty, for each method, and compared with the medium data above?
 
 # %% [markdown] answer difficulty points=2
-# On the hard data every score is lower: the best accuracy falls to about 0.85 for both methods (about 11% wrong labels cap it near 0.89, and the noise features cost a little more), so the 90% threshold is never met and 80% is used instead; the lowest validation loss rises from about 0.33 to about 0.61. The shapes survive the change: Adam + L2 stays diagonal (slope about $-1.6$) and AdamW stays axis-aligned (about $-0.1$), so the difference between the two methods is a property of the optimizer, not of the data. What moves is the optimum: on noisy data the best runs use large learning rates ($4\times10^{-2}$ to $10^{-1}$), AdamW's best decay moves off the grid's edge ($w \approx 7.5\times10^{-3}$, the second value, against $3\times10^{-3}$, the smallest, on medium data), and too much regularization costs more (the top rows fall well below the threshold); about 70% (Adam + L2) and 55 to 60% (AdamW) of the settings reach 80%. On easy data almost every setting reaches 99% accuracy, the accuracy maps are flat and the two methods cannot be told apart by accuracy; the loss maps still show the two shapes.
+# On the hard data every score is lower: the best accuracy falls to 0.804 (Adam + L2) and 0.819 (AdamW), since about 11% wrong labels cap it near 0.89 and the noise features cost more, so the 90% threshold is never met and 80% is used instead; only 3% and 14% of the settings reach it. The lowest validation loss rises from 0.354 and 0.346 to 0.673 and 0.664. Decay pays more on noisy labels: it gains 0.062 and 0.070 in loss over the best run without decay (0.734) and 3 to 4 points of accuracy, against 0.038 and 0.045 on the medium data. The optima move to the edges of the grids: Adam + L2's best is at the largest learning rate ($\alpha = 1$, $\lambda' = 10^{-3}$), AdamW's at the strongest decay ($w = 1$, $\alpha = 0.25$), so their true optimum may lie beyond the grid. The shapes blur: AdamW stays flat (slope $+0.09$), Adam + L2 still tilts but less ($-0.45$ on the loss, the ridge fitted through only 4 columns), and on 6 × 6 grids with the optima on the edges these slopes are rough. The difference between the methods is kept, but the medium data show it more clearly.
 
 # %% [markdown] mark_scheme difficulty
 # - 1 pt: describes the change in overall level (best accuracy/loss) and in the size of the good region with difficulty, consistent with the student's plots and numbers.
-# - 1 pt: compares the two methods across difficulties (shapes/slopes kept or changed; accuracy maps flat on easy data; which regularization the optimum needs).
+# - 1 pt: compares the two methods across difficulties (shapes/slopes kept or blurred; how much decay gains over decay 0; where the optimum moves, e.g. to stronger decay or the grid's edge).
 
 # %% [markdown]
 # **Question 4 (2 points).** What do these maps suggest about tuning each optimizer? Report the best validation accuracy of each and the share of settings above the threshold (from the printed summary), and say whether the difference in best accuracy matters more or less than the difference in how the good region is shaped.
 
 # %% [markdown] answer tuning points=2
-# On the medium data Adam + L2 reaches a best validation accuracy of about 0.945 with 83% of the settings above 90%; AdamW reaches 0.936 with about 70%. These differences are within what another seed or a finer grid changes; with such a generous threshold both maps are mostly "good". What matters for tuning is the shape. For AdamW the edge where decay starts to hurt is the same for every learning rate, so one can tune $\alpha$ with $w$ fixed and then $w$ with $\alpha$ fixed, and a later change of learning rate needs no new search for $w$. For Adam + L2 the two are coupled along $\alpha^2\lambda' \approx$ const: every change of the learning rate moves the tolerable $\lambda'$ (doubling $\alpha$ asks for about a quarter of $\lambda'$), so the search has to be two-dimensional or follow the diagonal. The difference in shape matters more than the small difference in the best accuracy. (On this data neither method gains from more regularization than the grid's smallest, so the maps say where regularization is safe rather than where it helps.)
+# On the medium data Adam + L2 reaches a best validation accuracy of 0.927 with 50% of the settings above 90%; AdamW reaches 0.931 with 62%. These differences are within what another seed or a finer grid changes. What matters for tuning is the shape. For AdamW the good decays are the same at every learning rate ($w \approx 0.04$ to 0.2), so $w$ can be tuned once and a later change of learning rate needs no new search for it; on this network the learning rate hardly matters once $w$ is tuned (every column's best loss lies within 0.025 of the overall best), while the decay does (0.346 against 0.391 without decay). For Adam + L2 the two are coupled along a diagonal: every change of the learning rate moves the good $\lambda'$ (with the measured slope of about $-1.2$ to $-1.5$, doubling $\alpha$ asks for $\lambda'$ divided by 2.3 to 2.8), so the search has to be two-dimensional or follow the diagonal. The difference in shape matters more than the small difference in the best accuracy.
 
 # %% [markdown] mark_scheme tuning
 # - 1 pt: best accuracy and share above threshold reported for both methods, matching the student's printed numbers.
-# - 1 pt: a tuning conclusion tied to the shape of the good region (separable for AdamW: tune one at a time; coupled for Adam + L2: move lambda' when lr moves), consistent with the maps.
+# - 1 pt: a tuning conclusion tied to the shape of the good region (separable for AdamW: tune one at a time, here mostly the decay; coupled for Adam + L2: move lambda' when lr moves), consistent with the maps.
 
 # %% [markdown]
 # ## 6 · The paper's headline, measured
@@ -503,9 +527,9 @@ for label, res in landscapes.items():
         print(f"{label:6s} data, {metric:8s}: slope of best log-decay vs log-lr: {found}")
 
 # %% [markdown]
-# On the loss, Adam + L2 comes out near $-1.7$ (medium) and $-1.6$ (hard), the $\alpha^2\lambda'$ diagonal of the optional box, and AdamW within about $0.1$ of zero: the paper's shapes, with your rules. One difference remains: the paper's maps have a basin with the best setting inside the grid, ours the edge of a plateau (Section 5).
+# On the loss, Adam + L2 comes out at $-1.19$ on the medium data, between the $-1$ and $-2$ of the optional box, and $-0.45$ on the hard data (a rough value: 6 × 6 grids, optima on the edges); AdamW at $+0.09$ on both: the paper's shapes, with your rules. The difference that remains is along the learning rate: the paper's basins are closed there, ours are not (AdamW's best loss hardly changes with $\alpha$, Section 5), because every weight we train is scale invariant.
 #
-# **Without scale invariance the picture changes.** The next cell repeats the sweeps on the plain MLP (no LayerNorm, output layer trained), where the *size* of the weights changes the function. AdamW's decay $w\theta$ balances Adam's steps of about $\alpha$ when $|\theta| \approx \alpha/w$, so a useful weight size asks for $w$ growing with $\alpha$: a *positive* slope (at most $+1$), as for the converged runs of notebook 01.
+# **Without scale invariance the picture changes.** The next cell repeats the sweeps on the plain MLP (no LayerNorm, output layer trained), where the *size* of the weights changes the function. AdamW's decay $w\theta$ balances Adam's steps of about $\alpha$ when $|\theta| \approx \alpha/w$, so a useful weight size asks for $w$ growing with $\alpha$: a *positive* slope (at most $+1$), as for the converged runs of notebook 01. (This is also the picture the scale-invariant network gives when only its readout is trained: then the readout's decay acts as a penalty on the size of the logits.)
 
 # %% experiment
 PLAIN = QUICK.with_(layer_norm=False, fixed_readout=False)
@@ -515,7 +539,7 @@ plt.show()
 summary(plain)
 
 # %% [markdown]
-# Both slopes come out positive here (about $+0.9$ for Adam + L2 and $+0.7$ for AdamW). Adam + L2 now acts as a regularizer of the function: $\lambda' = 1$ is too much at every learning rate and at large learning rates too little L2 lets the loss climb. So "decoupled decay makes learning rate and decay separable" is a statement about scale-invariant weights (batch normalization, LayerNorm, weight normalization), which covers the paper's ResNets and most modern architectures; it is not a law for every model.
+# Both slopes come out positive here ($+0.46$ for Adam + L2 and $+0.85$ for AdamW), and decay gains more than on the scale-invariant network: 0.075 and 0.097 in loss over the best run without decay (0.449, accuracy 0.871). Adam + L2 now acts as a regularizer of the function: $\lambda' \geq 1$ is too much at every learning rate, and at large learning rates too little L2 lets the loss climb. So "decoupled decay makes learning rate and decay separable" is a statement about scale-invariant weights (batch normalization, LayerNorm, weight normalization), which covers most of the weights of the paper's ResNets and of modern architectures; it is not a law for every model.
 
 # %% [markdown]
 # ## 7 · One number, two meanings: the paper's AdamW and PyTorch's
@@ -531,7 +555,7 @@ summary(plain)
 #
 # In PyTorch's convention the weights are an exponential moving average of the updates with the **timescale** $\tau = 1/(\text{lr}\cdot\text{wd})$ steps (Wang & Aitchison, 2024); in the paper's, $\tau = 1/w$ does not involve the learning rate. By the optional box of Section 5, PyTorch's angular step is fixed by $\tau$ too, so its good region should follow $\text{lr}\cdot\text{wd} = $ const: slope $-1$.
 #
-# The next cell trains PyTorch's convention with *your* `adamw_step` (the wrapper passes $w = \text{lr}\cdot\text{wd}$). Dotted lines mark constant $\tau$ (20, 200 and 2000 steps, for a run of 200). Blank cells diverged: beyond $\text{lr}\cdot\text{wd} = 2$ the factor $1 - \text{lr}\cdot\text{wd}$ is below $-1$, so the weights flip sign and grow (the cell prints the smallest $\text{lr}\cdot\text{wd}$ that diverged).
+# The next cell trains PyTorch's convention with *your* `adamw_step` (the wrapper passes $w = \text{lr}\cdot\text{wd}$). Dotted lines mark constant $\tau$ (2, 20 and 200 steps, for a run of 300). Blank cells diverged: beyond $\text{lr}\cdot\text{wd} = 2$ the factor $1 - \text{lr}\cdot\text{wd}$ is below $-1$, so the weights flip sign and grow (the cell prints the smallest $\text{lr}\cdot\text{wd}$ that diverged).
 
 # %% experiment
 def adamw_torch_convention(theta, grad, state, t, lr, wd, **kw):
@@ -546,9 +570,11 @@ wdlab.plots.heatmaps(conventions, metric=["val_acc", "val_loss"], threshold=THRE
 torch_grid = SETTINGS.grid("adamw_torch")
 lrs, wds = np.array(torch_grid["lr"]), np.array(torch_grid["wd"])
 for ax in axes[:, 1]:
-    for tau in (20, 200, 2000):   # tau = 1 / (lr * wd) steps
+    for tau in (2, 20, 200):   # tau = 1 / (lr * wd) steps
         ax.plot(lrs, 1 / (tau * lrs), ":", color="0.15", lw=1.5)
-        ax.annotate(f"τ = {tau}", (lrs[0], 1 / (tau * lrs[0])), color="k", fontsize=8, va="bottom",
+        # labelled mid-grid, where all three lines lie inside the decay range
+        mid = lrs[len(lrs) // 2]
+        ax.annotate(f"τ = {tau}", (mid, 1 / (tau * mid)), color="k", fontsize=8, va="bottom", ha="center",
                     bbox=dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.85))
     ax.set_ylim(wds[0] / 1.5, wds[-1] * 1.5)
 plt.show()
@@ -556,7 +582,7 @@ summary(conventions)
 torch_form = conventions["AdamW (PyTorch)"]
 best = torch_form.best("val_loss")
 print(f"best PyTorch-convention setting lr={best['lr']:.2g}, wd={best['wd']:.2g}: tau = 1/(lr*wd) = "
-      f"{1 / (best['lr'] * best['wd']):.0f} steps for a run of {SETTINGS.steps} steps")
+      f"{1 / (best['lr'] * best['wd']):.2g} steps for a run of {SETTINGS.steps} steps")
 products = lrs[:, None] * wds[None, :]   # lr * wd of each cell, [lr, wd] like the results
 diverged = ~np.isfinite(torch_form.val_loss)
 print(f"{diverged.sum()} settings diverged; the smallest lr*wd among them is "
@@ -570,12 +596,12 @@ print(f"{diverged.sum()} settings diverged; the smallest lr*wd among them is "
 #
 # (b) Halve `weight_decay` (to 0.05) so that $\text{lr}\cdot\text{wd}$ stays $3\times10^{-5}$. In the paper's convention $\tau = 1/w$ does not involve $\alpha$: leave $w$ unchanged.
 #
-# (c) Yes. The AdamW (PyTorch) loss panel has a coupling slope of about $-0.9$ (close to the $-1$ of constant $\text{lr}\cdot\text{wd}$; the accuracy panel gives a flatter, noisier value), while the paper-convention map of the same runs is flat (about $0$); the edge of the good region (the dashed 90% contour) runs parallel to the dotted lines of constant $\tau$. The best setting has $\tau$ of a few hundred steps (about 640 for our 200-step run): the decay's timescale is comparable to the run's length. This is what the scale-invariance argument predicts: only $\text{lr}\cdot\text{wd}$, the angular step at equilibrium, matters in PyTorch's form.
+# (c) Roughly, yes. The AdamW (PyTorch) loss panel has a coupling slope of $-0.68$ (ridge slope $-0.73$; the accuracy panel gives $-0.78$), a clear tilt towards the $-1$ of constant $\text{lr}\cdot\text{wd}$, while the paper-convention map of the same runs is flat ($+0.09$): the good band runs along the dotted lines of constant $\tau$ rather than along the axes. It falls short of $-1$, and with the learning rate mattering so little on this network, the best cell is chosen by noise along the band (it sits at the largest learning rate, $\text{lr} = 0.1$, $\text{wd} = 3.9$). Its timescale is $\tau = 1/(\text{lr}\cdot\text{wd}) \approx 2.6$ steps, not hundreds: the decay's timescale is far shorter than the run, as for the paper's AdamW, whose best $w \approx 0.04$ to 0.2 means $\tau = 1/w$ of 5 to 25 steps. What matters is the angular step that $\text{lr}\cdot\text{wd}$ sets at equilibrium, as the scale-invariance argument predicts. Too much is fatal: 4 settings diverged, the smallest $\text{lr}\cdot\text{wd}$ among them 5.4.
 
 # %% [markdown] mark_scheme conventions
 # - 0.5 pt: $w = 3\times10^{-5}$ and $\tau \approx 3.3\times10^4$ steps.
 # - 0.5 pt: halve weight_decay in PyTorch; leave $w$ unchanged in the paper's convention.
-# - 1 pt: reads the coupling slope of the AdamW (PyTorch) loss panel correctly from their own output (about -1 supports the claim) and relates it to the timescale / effective step size.
+# - 1 pt: reads the coupling slope of the AdamW (PyTorch) loss panel correctly from their own output (a clearly negative slope, about -0.7 to -1, supports the claim; the paper-convention panel stays near 0) and relates it to the timescale / effective step size.
 
 # %%
 # Check your answers to (a) and (b): put in your numbers and run the cell.
@@ -670,7 +696,7 @@ plt.show()
 #
 # $$\lambda = \lambda_{\text{norm}}\sqrt{\frac{b}{B\,T}}$$
 #
-# for batch size $b$, $B$ training points and $T$ epochs ($BT/b$ steps in all). The cell below only evaluates the formula: per-step decay times the square root of the number of steps stays fixed by construction. That a $\lambda_{\text{norm}}$ tuned on a short run also suits a longer one is the paper's empirical finding, not tested here: on our data the best AdamW decay sits at the edge of its grid (Section 5), so there is no optimum whose move with the run length could be measured.
+# for batch size $b$, $B$ training points and $T$ epochs ($BT/b$ steps in all). The cell below only evaluates the formula: per-step decay times the square root of the number of steps stays fixed by construction. That a $\lambda_{\text{norm}}$ tuned on a short run also suits a longer one is the paper's empirical finding, not tested here: that would take landscapes at several run lengths, and this notebook trains one (its grids keep $w\times\text{steps}$ fixed instead, see `LandscapeSettings.grid`).
 
 # %%
 def normalized_weight_decay(wd_norm, batch_size, n_train, epochs):
@@ -685,24 +711,24 @@ for epochs in (5, 20, 80):
           f"w * sqrt(steps) = {w_epoch * math.sqrt(total_steps):.3f}")
 
 # %% [markdown]
-# **AdamWR** is AdamW with the warm-restart schedule: the multiplier $\eta_t$ scales both the Adam step and the decay (Adam + L2 has no separate decay: $\eta_t$ scales its whole step, penalty included). Below, the landscape of Section 5 is recomputed with restarts (runs of 66 and 132 steps; the last 2 steps begin a third) and compared with the constant schedule.
+# **AdamWR** is AdamW with the warm-restart schedule: the multiplier $\eta_t$ scales both the Adam step and the decay (Adam + L2 has no separate decay: $\eta_t$ scales its whole step, penalty included). Below, the landscape of Section 5 is recomputed with restarts (runs of 100 and 200 steps, each annealed to 0) and compared with the single cosine annealing of Section 5; the summary compares each method with decay 0 trained on the same restarts.
 
 # %% experiment
 restarts = lambda t: cosine_warm_restarts(t, period=SETTINGS.steps // 3, mult=2)
 with_restarts = paper_landscape("adam", difficulty=DIFFICULTY, rules=MY_RULES, settings=SETTINGS,
                                 schedule=restarts, device=DEVICE)
-adamwr = {"AdamW (constant)": results["AdamW (paper)"],   # from Section 5
+adamwr = {"AdamW (cosine)": results["AdamW (paper)"],   # from Section 5
           "AdamWR": with_restarts["AdamW (paper)"],
           "Adam + L2, restarts": with_restarts["Adam + L2"]}
 wdlab.plots.heatmaps(adamwr, metric=["val_acc", "val_loss"], threshold=THRESHOLD, soft=True)
 plt.show()
-summary({"Adam + L2 (constant)": results["Adam + L2"], **adamwr})
+summary(with_restarts)   # with restarts, against decay 0 trained with the same restarts
 
 # %% [markdown]
-# **Question 6 (1 point).** Does the warm-restart schedule change the best accuracy or the shape of the good region on our data? Give one reason why the paper found restarts useful on long runs that our 200-step runs cannot show.
+# **Question 6 (1 point).** Does the warm-restart schedule change the best accuracy or the shape of the good region on our data? Give one reason why the paper found restarts useful on long runs that our 300-step runs cannot show.
 
 # %% [markdown] answer adamwr points=1
-# Restarts change the numbers a little and the shapes hardly at all. AdamWR reaches about the same best accuracy as AdamW (0.941 against 0.936) and a slightly lower best validation loss (0.326 against 0.344): each run ends with small, annealed steps. Its lowest loss is at $w \approx 6\times10^{-3}$, above the grid's smallest decay, unlike the constant schedule. Fewer settings reach 90% (55% against about 70%): the strongest decays ($w \gtrsim 0.05$) and the smallest learning rate do worse with restarts. The shapes are those of Section 5: AdamWR stays close to axis-aligned (slope about $-0.3$ on the loss) and Adam + L2 with restarts stays diagonal (about $-1.7$), as expected when the same $\eta_t$ multiplies step and decay. The paper's benefit shows on long runs: annealing to a small learning rate at the end of each run gives a good model at every restart (anytime performance, useful for early stopping and ensembles), and normalized weight decay lets one $\lambda_{\text{norm}}$ serve runs of every length; two short runs of 66 and 132 steps cannot show either.
+# Restarts change the numbers a little and the shapes not at all. AdamWR reaches about the same lowest loss as AdamW with one cosine annealing (0.343, accuracy 0.935 there, against 0.346 and 0.930), again at $w = 0.19$ and the largest learning rate, $\alpha = 1$, on the grid's edge, where noise puts it among near-equal learning rates. More settings reach 90% (80% against 62%). Adam + L2 with restarts reaches 0.352 (accuracy 0.933), with its best setting inside the grid ($\alpha = 0.019$, $\lambda' = 0.072$), against 0.354 in Section 5. Decay gains as much as before over decay 0 trained with the same restarts (0.036 and 0.045 in loss). The shapes are those of Section 5: AdamWR flat (slope $+0.01$), Adam + L2 diagonal ($-1.26$), as expected when the same $\eta_t$ multiplies step and decay. That restarts change so little is no surprise: the second run ends at step 300 with $\eta_t$ annealed to 0, as the single cosine does. The paper's benefit shows on long runs: annealing to a small learning rate at the end of each run gives a good model at every restart (anytime performance, useful for early stopping and ensembles), and normalized weight decay lets one $\lambda_{\text{norm}}$ serve runs of every length; two runs of 100 and 200 steps cannot show either.
 
 # %% [markdown] mark_scheme adamwr
 # - 0.5 pt: a comparison consistent with the student's AdamW/AdamWR maps and printed numbers (best accuracy/loss, share above the threshold, slopes).
