@@ -122,6 +122,17 @@ def initial_state(rule: UpdateRule, theta: torch.Tensor,
     return ZeroState(theta)
 
 
+def wraps_rule(wrapper: object, rule: UpdateRule) -> None:
+    """Give a rule wrapper what the engine reads from a rule: its state names, its name and its
+    signature (the engine inspects the signature to pass hyperparameters)."""
+    wrapper.state = getattr(rule, "state", None)
+    wrapper.__name__ = getattr(rule, "__name__", None) or getattr(rule, "name", "rule")
+    try:
+        wrapper.__signature__ = inspect.signature(rule)
+    except (TypeError, ValueError):
+        pass
+
+
 def fused_update(rule: UpdateRule) -> FusedUpdate | None:
     """The rule's in-place ``fused`` update, if it carries one (see the module docstring)."""
     fused = getattr(rule, "fused", None)

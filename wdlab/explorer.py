@@ -17,7 +17,6 @@ which hides that update from the engine; ``landscape`` wraps it in ``KeepTail``,
 from __future__ import annotations
 
 import html
-import inspect
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,7 +26,7 @@ import torch
 from matplotlib.figure import Figure
 
 from . import plots
-from .engine import HParam, Schedule, UpdateRule, fused_update
+from .engine import HParam, Schedule, UpdateRule, fused_update, wraps_rule
 from .landscape import PAIRS, LandscapeSettings, paper_landscape, slopes
 from .progress import report_to
 
@@ -46,12 +45,7 @@ class KeepTail:
 
     def __init__(self, rule: UpdateRule, n: int) -> None:
         self.rule, self.n = rule, n
-        self.state = getattr(rule, "state", None)
-        self.__name__ = getattr(rule, "__name__", None) or getattr(rule, "name", "rule")
-        try:
-            self.__signature__ = inspect.signature(rule)
-        except (TypeError, ValueError):
-            pass
+        wraps_rule(self, rule)
 
     def __call__(self, theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int,
                  **hparams: HParam) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -62,7 +62,6 @@ trained in the same sweep; 300 steps instead of 200; batch 100 through a 64-64 M
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -73,7 +72,7 @@ import torch
 import data_gen
 
 from . import plots
-from .engine import HParam, Schedule, UpdateRule, fused_update
+from .engine import HParam, Schedule, UpdateRule, fused_update, wraps_rule
 from .sweep import SweepResult, sweep
 
 
@@ -212,12 +211,7 @@ class ZeroStandIn:
 
     def __init__(self, rule: UpdateRule, decay: str, stand_in: float) -> None:
         self.rule, self.decay, self.stand_in = rule, decay, stand_in
-        self.state = getattr(rule, "state", None)
-        self.__name__ = getattr(rule, "__name__", None) or getattr(rule, "name", "rule")
-        try:
-            self.__signature__ = inspect.signature(rule)
-        except (TypeError, ValueError):
-            pass
+        wraps_rule(self, rule)
 
     def _zeroed(self, hparams: dict[str, HParam]) -> dict[str, HParam]:
         value = hparams.get(self.decay)
