@@ -26,7 +26,11 @@ class CourseConfig:
     course_id: str = "decoupled-weight-decay"
     assignment: str = "weight_decay"
     # The assignment's notebooks, in teaching order (file stems in solutions/<assignment>/).
-    notebooks: tuple[str, ...] = ("01_sgd_weight_decay", "02_adaptive_preconditioning", "03_adam_adamw")
+    notebooks: tuple[str, ...] = ("01_sgd_weight_decay", "02_adaptive_preconditioning", "03_adam_adamw",
+                                  "04_optimizer_family")
+    # Notebooks a student may leave out: their points (autograded and written) are a bonus on top
+    # of max_score, and not submitting one is no "missing_notebook". () = every notebook counts.
+    optional_notebooks: tuple[str, ...] = ("04_optimizer_family",)
     # Points per autograded item, decided by the trusted grader: "<notebook>:<function>".
     points: dict[str, float] = field(default_factory=lambda: {
         "01_sgd_weight_decay:l2_to_decay": 1.0,
@@ -39,6 +43,10 @@ class CourseConfig:
         "03_adam_adamw:adam_l2_step": 2.0,
         "03_adam_adamw:adamw_step": 2.0,
         "03_adam_adamw:cosine_warm_restarts": 1.0,
+        "04_optimizer_family:adagrad_step": 2.0,
+        "04_optimizer_family:adamax_step": 2.0,
+        "04_optimizer_family:nadam_step": 2.0,
+        "04_optimizer_family:adamw_l1_step": 2.0,
     })
     # Where computation runs: "auto" = CUDA when available, else CPU.
     device: str = "auto"
@@ -71,8 +79,14 @@ class CourseConfig:
 
     @property
     def max_score(self) -> float:
-        """The assignment's total points."""
-        return sum(self.points.values())
+        """The assignment's autograded points, without the optional notebooks' bonus."""
+        return sum(pts for key, pts in self.points.items()
+                   if split_item(key)[0] not in self.optional_notebooks)
+
+    @property
+    def bonus_points(self) -> float:
+        """The autograded points of the optional notebooks (a bonus on top of max_score)."""
+        return sum(self.points.values()) - self.max_score
 
 
 def split_item(key: str) -> tuple[str, str]:
@@ -93,6 +107,10 @@ def _check(cfg: CourseConfig) -> CourseConfig:
         raise ConfigError(f"course_config: workers must be >= 0 (0 = one per core), got {cfg.workers!r}")
     if not cfg.notebooks or not cfg.assignment:
         raise ConfigError("course_config: assignment and notebooks must not be empty")
+    stray = [nb for nb in cfg.optional_notebooks if nb not in cfg.notebooks]
+    if stray or set(cfg.optional_notebooks) >= set(cfg.notebooks):
+        raise ConfigError(f"course_config: optional_notebooks must name some (not all) of the notebooks "
+                          f"{cfg.notebooks}; got {cfg.optional_notebooks}")
     for item, pts in cfg.points.items():
         nb, fn = split_item(item)
         if nb not in cfg.notebooks or not fn or pts <= 0:
@@ -107,7 +125,7 @@ def _check(cfg: CourseConfig) -> CourseConfig:
 
 def _parse(name: str, text: str) -> object:
     """Turn an override string into the field's type: numbers and text as written, the lists
-    and tables (notebooks, points, tolerances) as JSON."""
+    and tables (notebooks, optional_notebooks, points, tolerances) as JSON."""
     kind = type(getattr(CourseConfig(), name))
     if kind in (int, float):
         try:
@@ -153,6 +171,10 @@ def load(overrides: Mapping[str, object] | None = None,
             raise ConfigError(f"course_config: unknown setting {key!r}; known: {sorted(names)}")
         values[key] = value
     parsed = {k: _parse(k, v) if isinstance(v, str) else v for k, v in values.items()}
+    if "notebooks" in parsed and "optional_notebooks" not in parsed:
+        # a course cut down to some notebooks keeps those of the default optional ones it has
+        parsed["optional_notebooks"] = tuple(nb for nb in CourseConfig().optional_notebooks
+                                             if nb in parsed["notebooks"])
     return _check(CourseConfig(**parsed))
 
 

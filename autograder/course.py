@@ -125,6 +125,21 @@ class Course:
         self.state.mkdir(parents=True, exist_ok=True)
         return Gradebook(self.cfg.gradebook_url, self.cfg.course_id)
 
+    def totals(self, submission: Any) -> tuple[float, float]:
+        """(score, max score) of a gradebook submission: every point earned counts, but the
+        optional notebooks' points (``cfg.optional_notebooks``) are a bonus outside the max."""
+        bonus = sum(float(nb.max_score) for nb in submission.notebooks
+                    if nb.name in self.cfg.optional_notebooks)
+        return float(submission.score), float(submission.max_score) - bonus
+
+    def is_optional(self, notebook: str) -> bool:
+        return notebook in self.cfg.optional_notebooks
+
+    def handed_in(self, student: str) -> set[str]:
+        """The notebooks (stems) ``student`` submitted; nbgrader gives the others 0, with no
+        written answer left to grade."""
+        return {p.stem for p in self.submitted(student).glob("*.ipynb")}
+
 
 def check_result(result: dict[str, Any], what: str) -> dict[str, Any]:
     """Raise RuntimeError with nbgrader's own log when an NbGraderAPI call failed."""

@@ -9,7 +9,11 @@ def test_defaults_are_valid_and_consistent():
     cfg = load(environ={})
     assert cfg.device in course_config.DEVICE_POLICIES
     assert all(ItemId.parse(key).notebook in cfg.notebooks for key in cfg.points)
-    assert cfg.max_score == sum(cfg.points.values())
+    assert set(cfg.optional_notebooks) < set(cfg.notebooks)
+    optional = sum(pts for key, pts in cfg.points.items()
+                   if ItemId.parse(key).notebook in cfg.optional_notebooks)
+    assert cfg.max_score == sum(cfg.points.values()) - optional
+    assert cfg.bonus_points == optional
     assert cfg.gradebook_url.startswith("sqlite:///") and cfg.gradebook_url.endswith("gradebook.db")
 
 
@@ -29,6 +33,9 @@ def test_environment_and_overrides_take_precedence(tmp_path):
     ({"tolerances": {"float16": (1, 1)}}, "tolerances"),
     ({"colour": "blue"}, "unknown setting 'colour'"),
     ({"cell_timeout_s": "soon"}, "cell_timeout_s must be a int"),
+    ({"optional_notebooks": ("05_unknown",)}, "optional_notebooks must name some"),
+    ({"notebooks": ("01_sgd_weight_decay",), "optional_notebooks": ("01_sgd_weight_decay",),
+      "points": {"01_sgd_weight_decay:l2_to_decay": 1.0}}, "optional_notebooks must name some"),
 ])
 def test_bad_settings_fail_with_the_key_named(overrides, message):
     with pytest.raises(ConfigError, match=message):
@@ -51,3 +58,15 @@ def test_every_setting_travels_through_the_environment():
 def test_a_list_setting_that_is_not_json_names_the_key():
     with pytest.raises(course_config.ConfigError, match="notebooks must be JSON"):
         course_config.load(environ={"COURSE_NOTEBOOKS": "01_a,02_b"})
+
+
+def test_a_course_cut_to_some_notebooks_keeps_only_their_optional_ones():
+    required = load({"notebooks": ("01_sgd_weight_decay",),
+                     "points": {"01_sgd_weight_decay:l2_to_decay": 1.0}}, environ={})
+    assert required.optional_notebooks == () and required.max_score == 1.0 and required.bonus_points == 0
+    stems = ("01_sgd_weight_decay", "04_optimizer_family")
+    both = load({"notebooks": stems, "points": {"01_sgd_weight_decay:l2_to_decay": 1.0,
+                                                 "04_optimizer_family:adagrad_step": 2.0}}, environ={})
+    assert both.optional_notebooks == ("04_optimizer_family",)
+    assert (both.max_score, both.bonus_points) == (1.0, 2.0)
+    assert load(environ=course_config.as_environment(both)) == both

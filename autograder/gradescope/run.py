@@ -235,10 +235,14 @@ def summary(course: Course, taken: Intake) -> str:
              for nb, src in taken.sources.items()]
     lines = [f"Graded: {', '.join(names)}" if names
              else "Graded: no course notebook was found in this submission."]
-    missing = [nb for nb in course.cfg.notebooks if nb not in taken.files]
+    absent = [nb for nb in course.cfg.notebooks if nb not in taken.files]
+    missing = [nb for nb in absent if not course.is_optional(nb)]
     if missing:
         lines.append(f"Missing: {', '.join(f'{nb}.ipynb' for nb in missing)} -- their functions "
                      "get 0 points. Submit all notebooks together, under their original names.")
+    skipped = [nb for nb in absent if course.is_optional(nb)]
+    if skipped:
+        lines.append(f"Not submitted (optional, bonus points): {', '.join(f'{nb}.ipynb' for nb in skipped)}.")
     lines += [f"Not graded: {note}" for note in taken.notes]
     lines.append("Each function is graded by the course's trusted grader on hidden test cases; "
                  "the written answers are graded by hand.")

@@ -31,7 +31,7 @@ def gradebook_scores(course: Course, student: str) -> tuple[CellScores, float, f
         cells = {str(ItemId.of_cell(nb.name, g.name)): (float(g.score), float(g.max_score),
                                                         g.manual_score)
                  for nb in submission.notebooks for g in nb.grades}
-        return cells, float(submission.score), float(submission.max_score)
+        return (cells, *course.totals(submission))
 
 
 def merged_report(course: Course, student: str) -> Report | None:
@@ -50,8 +50,10 @@ def merged_report(course: Course, student: str) -> Report | None:
             notes.append(f"{item.id}: the gradebook holds {score:g}, not the trusted {item.score:g}: "
                          "run `python -m autograder grade` to restore the trusted scores")
         items.append(dataclasses.replace(item, score=score, max_score=max_score, decided_by=decided))
-    graded = {i.id for i in report.items}
+    graded, handed_in = {i.id for i in report.items}, course.handed_in(student)
     for key, (score, max_score, manual) in sorted(cells.items()):
+        if ItemId.parse(key).notebook not in handed_in:  # not submitted: no written answer to grade
+            continue
         if key not in graded and max_score > 0:  # a 0-point cell (a mark scheme) is no item
             items.append(ItemResult(key, score, max_score,
                                     decided_by=MANUAL if manual is not None else AWAITING))

@@ -89,7 +89,11 @@ def trusted(course: Course, student: str) -> Verdict:
         path = course.submitted(student) / f"{notebook}.ipynb"
         problem = notebook_problem(path)
         if problem:
-            verdict.flag(*problem)
+            if problem[0] == "missing_notebook" and course.is_optional(notebook):
+                # leaving out an optional notebook is no problem to flag: its items get 0
+                problem = (problem[0], f"{path.name} (optional: its points are a bonus) was not submitted")
+            else:
+                verdict.flag(*problem)
             missing += [ItemResult(str(ItemId(notebook, fn)), 0, pts, message=problem[1])
                         for fn, pts in reports.items_of(course.cfg.points, notebook).items()]
         else:
@@ -190,14 +194,17 @@ def record(course: Course, student: str, verdict: Verdict
             for nb in submission.notebooks:
                 nb.flagged = True
         gb.db.commit()
+        handed_in = course.handed_in(student)
         for nb in submission.notebooks:
+            if nb.name not in handed_in:  # nothing to grade by hand: nbgrader gave it 0
+                continue
             for g in nb.grades:
                 if g.max_score > 0 and (g.cell.cell_type == "markdown" or g.manual_score is not None):
                     manual.append(ItemResult(
                         str(ItemId.of_cell(nb.name, g.name)), g.score, g.max_score,
                         decided_by=MANUAL if g.manual_score is not None else AWAITING))
         gb.db.refresh(submission)
-        totals = (float(submission.score), float(submission.max_score))
+        totals = course.totals(submission)
     return in_kernel, totals, manual
 
 

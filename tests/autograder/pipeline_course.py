@@ -2,7 +2,8 @@
 
 One notebook, ``01_sgd_weight_decay``, with one autograded function (``l2_to_decay``, a real
 graded item, so the trusted verdict knows it), one experiment cell and one written answer graded
-by hand.
+by hand. ``make_course(root, optional=True)`` adds the optional notebook ``04_optimizer_family``
+with one graded function (``adagrad_step``) and one written answer: its points are a bonus.
 """
 import dataclasses
 import zlib
@@ -32,30 +33,60 @@ assert abs(l2_to_decay(0.3, 2.0) - 0.6) < 1e-12, "secret-hidden-check"
 ### END HIDDEN TESTS
 '''
 
+OPTIONAL = "04_optimizer_family"
+OPTIONAL_ITEM = f"{OPTIONAL}:adagrad_step"
+ADAGRAD = '''
+def adagrad_step(theta, grad, state, t, lr, eps=1e-10, eta=1.0):
+    ### BEGIN SOLUTION
+    s = state["sum"] + grad * grad
+    return theta - eta * lr * grad / (s.sqrt() + eps), {"sum": s}
+    ### END SOLUTION
+'''
+ADAGRAD_TESTS = '''
+new, _ = adagrad_step(torch.ones(2), torch.ones(2), {"sum": torch.zeros(2)}, 1, lr=0.1)
+assert torch.allclose(new, torch.full((2,), 0.9))
+'''
+ADAGRAD_CORRECT = ADAGRAD.replace("    ### BEGIN SOLUTION\n", "").replace("    ### END SOLUTION\n", "")
+
 # A demonstration cell: students run it, `grade` skips it.
 EXPERIMENT = 'print("EXPERIMENT RAN")'
 
 
-def make_course(root, **overrides):
-    """Write solutions/<assignment>/01_sgd_weight_decay.ipynb under ``root``; returns the Course."""
-    root = Path(root)
-    cells = [authoring.setup(""), authoring.solution(SOLUTION),
-             authoring.tests(NOTEBOOK, "l2_to_decay", TESTS), authoring.code(EXPERIMENT, experiment=True),
-             authoring.answer("derive_decay", 2, "SGD on the regularized loss gives lambda = lr * l2."),
-             authoring.mark_scheme("derive_decay", "- 2 pt: the derivation")]
+def _write(folder, stem, cells):
     nb = nbformat.v4.new_notebook(cells=cells)
     for i, cell in enumerate(nb.cells):
         cell.id = f"cell-{i}"
     nb.metadata["kernelspec"] = dict(authoring.KERNELSPEC)
+    nbformat.write(nb, folder / f"{stem}.ipynb")
+
+
+def make_course(root, optional=False, **overrides):
+    """Write solutions/<assignment>/01_sgd_weight_decay.ipynb (and with ``optional`` the bonus
+    notebook 04_optimizer_family.ipynb) under ``root``; returns the Course."""
+    root = Path(root)
     folder = root / "solutions" / "weight_decay"
     folder.mkdir(parents=True)
-    nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
+    points = {ITEM: 1.0}
+    _write(folder, NOTEBOOK, [
+        authoring.setup(""), authoring.solution(SOLUTION),
+        authoring.tests(NOTEBOOK, "l2_to_decay", TESTS, points=points), authoring.code(EXPERIMENT, experiment=True),
+        authoring.answer("derive_decay", 2, "SGD on the regularized loss gives lambda = lr * l2."),
+        authoring.mark_scheme("derive_decay", "- 2 pt: the derivation")])
+    notebooks = (NOTEBOOK,)
+    if optional:
+        points[OPTIONAL_ITEM] = 2.0
+        notebooks += (OPTIONAL,)
+        _write(folder, OPTIONAL, [
+            authoring.setup(""), authoring.solution(ADAGRAD),
+            authoring.tests(OPTIONAL, "adagrad_step", ADAGRAD_TESTS, points=points),
+            authoring.answer("why_shrink", 1, "The sum only grows."),
+            authoring.mark_scheme("why_shrink", "- 1 pt: the sum only grows")])
     for name in ("wdlab", "data_gen"):  # the student packages the bundle ships
         (root / name).mkdir()
         (root / name / "__init__.py").write_text(f'"""{name} (test copy)."""\n')
     (root / "requirements.txt").write_text("torch==2.0\n")
     (root / "course_config.py").write_text("# test copy\n")
-    cfg = course_config.load({"notebooks": (NOTEBOOK,), "points": {ITEM: 1.0},
+    cfg = course_config.load({"notebooks": notebooks, "points": points,
                               "state_dir": str(root / "state"), "cell_timeout_s": "30",
                               **overrides}, environ={})
     return Course(cfg, root)
