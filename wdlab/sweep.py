@@ -157,6 +157,18 @@ def probe(rule: UpdateRule, data: Split, model: MLP, theta0: torch.Tensor, hp: M
     theta = theta0.expand(g_count, -1).clone()
     _, grad = model.loss_and_grad(theta, xs[0], onehots[0])
     etas = [float(s(0)) if s is not None else None for s in schedules]
+    return batch_mismatch(rule, theta, grad, hp, combos, fixed, etas)
+
+
+def batch_mismatch(rule: UpdateRule, theta: torch.Tensor, grad: torch.Tensor, hp: Mapping[str, torch.Tensor],
+                   combos: Sequence[Mapping[str, GridValue]], fixed: Mapping[str, HParam],
+                   etas: Sequence[float | None] | None = None) -> str:
+    """Why ``rule`` cannot be batched (a one-line reason), or "" when it can: the first step for
+    all G configurations (theta, grad [G, P]; ``hp`` [G, 1]) against the first and last
+    configuration alone. ``etas``: each configuration's schedule multiplier (None: unscheduled).
+    Any model's gradient will do, which is what lets other models than the MLP share the check."""
+    g_count = len(combos)
+    etas = [None] * g_count if etas is None else list(etas)
     eta_kw = {} if all(e is None for e in etas) else {
         "eta": torch.tensor([1.0 if e is None else e for e in etas], dtype=theta.dtype,
                             device=theta.device).unsqueeze(1)}
