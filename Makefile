@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-lock
 
-.PHONY: demo test lint bench bench-grade bench-notebooks student-notebooks formgrader gradescope landscape clean-state
+.PHONY: demo test lint bench bench-grade bench-notebooks bench-race student-notebooks formgrader gradescope landscape clean-state
 
 # `make formgrader STATE=.course_state/demo` opens formgrader on another state folder.
 STATE ?=
@@ -37,6 +37,9 @@ landscape: $(STAMP)
 
 bench-notebooks: $(STAMP)
 	$(PY) -m autograder.tools.bench_notebooks
+
+bench-race: $(STAMP)
+	$(PY) -m autograder.tools.bench_race
 
 formgrader: $(STAMP)
 	$(PY) -m autograder $(if $(STATE),--state-dir $(STATE)) formgrader

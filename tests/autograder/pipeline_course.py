@@ -69,7 +69,8 @@ def make_course(root, optional=False, **overrides):
     points = {ITEM: 1.0}
     _write(folder, NOTEBOOK, [
         authoring.setup(""), authoring.solution(SOLUTION),
-        authoring.tests(NOTEBOOK, "l2_to_decay", TESTS, points=points), authoring.code(EXPERIMENT, experiment=True),
+        authoring.tests(NOTEBOOK, "l2_to_decay", TESTS, points=points),
+        authoring.code(EXPERIMENT, experiment=True),
         authoring.answer("derive_decay", 2, "SGD on the regularized loss gives lambda = lr * l2."),
         authoring.mark_scheme("derive_decay", "- 2 pt: the derivation")])
     notebooks = (NOTEBOOK,)
