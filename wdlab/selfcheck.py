@@ -103,6 +103,31 @@ QUESTIONS: dict[str, Question] = {
         1e-4,
         "torch.optim.AdamW decays by lr * weight_decay per step: w = 2e-3 * 0.05 = 1e-4; its "
         "timescale is tau = 1 / w = 10,000 steps."),
+    # notebook 04
+    "04-first-adamax-step": Question(
+        -2e-3,
+        "At t = 1, m_1 = (1 - beta1) g_1 is divided by 1 - beta1^1 = 1 - beta1, giving g_1, and "
+        "u_1 = |g_1|: the step is lr * sign(g_1), so the coordinate decreases by 0.002 whatever the "
+        "gradient's size, as Adam's first step does."),
+    "04-rotation-invariant": Question(
+        "b",
+        "SGD, momentum and Nesterov update theta with linear combinations of gradients; rotating "
+        "the problem rotates every gradient and every step alike, so the path is the rotated path "
+        "and the step count is unchanged. Adagrad, RMSProp and Adam divide coordinate by "
+        "coordinate, which does not commute with a rotation.",
+        {"a": "Their per-coordinate scaling is what the rotation defeats: they need more steps.",
+         "c": "A rotation leaves the steps of methods built from sums of gradients unchanged.",
+         "d": "The bias correction is the same scalar for every coordinate; Adam still divides "
+              "coordinate by coordinate."}),
+    "04-threshold-zero": Question(
+        "c",
+        "The Adam step moves the weight to 0.004 - 0.01 = -0.006 (the first step is lr against the "
+        "gradient's sign); the threshold eta * l1 = 0.02 is larger than |-0.006|, so the weight "
+        "becomes exactly 0.",
+        {"a": "That subtracts eta * l1 * sign(theta) without stopping at zero: the weight crosses "
+              "zero to the other side. The soft threshold stops at 0.",
+         "b": "That is the Adam step alone: the threshold of 0.02 still has to be applied.",
+         "d": "The threshold is eta * l1 = 0.02, not lr * l1: it is decoupled from the learning rate."}),
 }
 
 

@@ -8,12 +8,13 @@ Used only inside ``### BEGIN HIDDEN TESTS`` regions (students never import autog
 ``check_rule`` runs multi-step trajectories of the student's function and of
 ``autograder.reference.RULES[name]`` on several random cases -- float32 and float64, on the
 devices of the course's device policy (``devices``), t = 1 from a zero state, tiny and huge
-gradients, a varying schedule multiplier eta_t, every regularization hyperparameter at 0 once,
-lr and the regularizer as [G, 1] tensors over a [G, m] theta -- and fails with an AssertionError
+gradients, a varying schedule multiplier eta_t, every regularization hyperparameter (l2, wd, l1,
+or those named by ``regularizers``) at 0 once, lr and the regularizers as [G, 1] tensors over a
+[G, m] theta -- and fails with an AssertionError
 that names the case and the first wrong step. It also checks that inputs are not modified in
 place and that the rule does not delegate to torch.optim (neither an optimizer nor a functional
-kernel such as torch.optim.adam.adam). Hyperparameters are given as a fixed value or a
-(low, high) log-uniform range.
+kernel such as torch.optim.adam.adam or torch.optim.nadam._single_tensor_nadam). Hyperparameters
+are given as a fixed value or a (low, high) log-uniform range.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ import torch
 from autograder.reference import RULES, Rule
 from course_config import CONFIG
 
-REGULARIZERS = ("l2", "wd")
+REGULARIZERS = ("l2", "wd", "l1")
 GRAD_SCALES = (1.0, 1e-8, 1e6)
 
 
@@ -55,8 +56,10 @@ def tolerance(dtype: torch.dtype) -> dict[str, float]:
 
 # torch.optim's functional update kernels (torch.optim.adam.adam, _single_tensor_adam, ...):
 # a rule could call them without creating an optimizer.
-KERNEL_MODULES = ("_functional", "adam", "adamw", "sgd", "rmsprop", "optimizer")
-KERNEL_NAME = re.compile(r"_?(single_tensor_|multi_tensor_|fused_)?(sgd|adam|adamw|rmsprop)")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad", "adamax", "nadam", "radam", "adadelta",
+              "asgd", "rprop")
+KERNEL_MODULES = ("_functional", "optimizer", *OPTIMIZERS)
+KERNEL_NAME = re.compile(rf"_?(single_tensor_|multi_tensor_|fused_)?({'|'.join(OPTIMIZERS)})")
 
 
 def _optim_entry_points() -> list[tuple[type | ModuleType, str]]:
@@ -96,21 +99,25 @@ def _sample(spec: float | tuple[float, float], gen: torch.Generator) -> float:
 
 
 def _cases(hparams: dict[str, float | tuple[float, float]], seed: int,
+           regularizers: tuple[str, ...] = REGULARIZERS,
            ) -> list[tuple[str, tuple[int, ...], dict[str, float | torch.Tensor], float]]:
-    """(label, shape, hparams, grad scale) for each case; devices and dtypes are added later."""
+    """(label, shape, hparams, grad scale) for each case; devices and dtypes are added later.
+
+    Each hyperparameter named in ``regularizers`` is set to 0 in one case and gridded with lr in
+    another."""
     gen = torch.Generator().manual_seed(seed)
     cases = []
     for i, scale in enumerate(GRAD_SCALES * 2):
         hp = {k: _sample(v, gen) for k, v in hparams.items()}
         shape = [(7,), (3, 4), (2, 3, 2)][i % 3]
         cases.append((f"random case {i} (gradient scale {scale:g})", shape, hp, scale))
-    for key in REGULARIZERS:
+    for key in regularizers:
         if key in hparams:
             hp = {k: _sample(v, gen) for k, v in hparams.items()}
             cases.append((f"{key}=0", (5,), {**hp, key: 0.0}, 1.0))
     hp = {k: _sample(v, gen) for k, v in hparams.items()}
     # A grid of three configurations at once: lr and the regularizer as [3, 1] tensors.
-    gridded = [k for k in ("lr", *REGULARIZERS) if isinstance(hp.get(k), float)]
+    gridded = [k for k in ("lr", *regularizers) if isinstance(hp.get(k), float)]
     if gridded:
         tensors = {k: torch.tensor([[hp[k]], [hp[k] / 10], [hp[k] * 3]], dtype=torch.float64)
                    for k in gridded}
@@ -162,8 +169,15 @@ def check_trajectory(fn: Callable[..., Any], rule: Rule, shape: tuple[int, ...],
 
 
 def check_rule(fn: Callable[..., Any], name: str, *, steps: int = 6, seed: int = 0,
+               regularizers: tuple[str, ...] = REGULARIZERS,
                **hparams: float | tuple[float, float]) -> None:
-    """Compare ``fn`` with ``RULES[name]`` on every case, dtype and device (see module doc)."""
+    """Compare ``fn`` with ``RULES[name]`` on every case, dtype and device (see module doc).
+
+    ``regularizers``: the hyperparameters that are set to 0 once and gridded with lr (those of
+    them that ``hparams`` gives)."""
+    if isinstance(regularizers, str):
+        raise TypeError(f"check_rule: regularizers must be a tuple of names, got the string "
+                        f"{regularizers!r}; write regularizers=({regularizers!r},)")
     rule = RULES[name]
     gen = torch.Generator().manual_seed(seed)
     with forbid_torch_optim():
@@ -171,7 +185,7 @@ def check_rule(fn: Callable[..., Any], name: str, *, steps: int = 6, seed: int =
         hp = {k: _sample(v, gen) for k, v in hparams.items()}
         fn(theta=theta, grad=torch.ones_like(theta), state=rule.init_state(theta), t=1, **hp)
     with forbid_torch_optim():
-        for label, shape, hp, scale in _cases(hparams, seed):
+        for label, shape, hp, scale in _cases(hparams, seed, regularizers):
             for dtype in (torch.float32, torch.float64):
                 for device in devices():
                     check_trajectory(fn, rule, shape, hp, scale, dtype, device, steps, gen, label)

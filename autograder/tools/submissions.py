@@ -95,6 +95,38 @@ CORRECT = {
                 t_cur, t_i = t_cur - t_i, t_i * mult
             return eta_min + 0.5 * (eta_max - eta_min) * (1 + math.cos(math.pi * t_cur / t_i))
     """),
+    "adagrad_step": _src("""
+        def adagrad_step(theta, grad, state, t, lr, eps=1e-10, eta=1.0):
+            s = state["sum"] + grad * grad
+            return theta - eta * lr * grad / (s.sqrt() + eps), {"sum": s}
+    """),
+    "adamax_step": _src("""
+        def adamax_step(theta, grad, state, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
+            m = beta1 * state["m"] + (1 - beta1) * grad
+            u = torch.maximum(beta2 * state["u"], grad.abs() + eps)
+            return theta - eta * lr * m / ((1 - beta1 ** t) * u), {"m": m, "u": u}
+    """),
+    "nadam_step": _src("""
+        def nadam_step(theta, grad, state, t, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+                       momentum_decay=4e-3, eta=1.0):
+            mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+            mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+            prod = state["mu_prod"] * mu if t > 1 else torch.full_like(theta, mu)
+            m = beta1 * state["m"] + (1 - beta1) * grad
+            v = beta2 * state["v"] + (1 - beta2) * grad * grad
+            denom = (v / (1 - beta2 ** t)).sqrt() + eps
+            g_part = (1 - mu) / (1 - prod) * grad
+            m_part = mu_next / (1 - prod * mu_next) * m
+            return theta - eta * lr * (g_part + m_part) / denom, {"m": m, "v": v, "mu_prod": prod}
+    """),
+    "adamw_l1_step": _src("""
+        def adamw_l1_step(theta, grad, state, t, lr, l1, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
+            m = beta1 * state["m"] + (1 - beta1) * grad
+            v = beta2 * state["v"] + (1 - beta2) * grad * grad
+            m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+            z = theta - eta * lr * m_hat / (v_hat.sqrt() + eps)
+            return z.sign() * torch.clamp(z.abs() - eta * l1, min=0), {"m": m, "v": v}
+    """),
 }
 
 
@@ -226,6 +258,45 @@ MISTAKES = [
                        "eta * lr * m_hat / (v_hat.sqrt() + eps) - wd * theta"))),
     ("sgdw_momentum_step", "decay_without_schedule",
      _edit("sgdw_momentum_step", ("eta * wd * theta", "wd * theta"))),
+    # the optimizer family (notebook 04)
+    ("adagrad_step", "decaying_average_0.99", _edit(
+        "adagrad_step", ('state["sum"] + grad * grad', '0.99 * state["sum"] + (1 - 0.99) * grad * grad'))),
+    ("adagrad_step", "no_square_root", _edit("adagrad_step", ("(s.sqrt() + eps)", "(s + eps)"))),
+    ("adagrad_step", "eps_inside_sqrt", _edit("adagrad_step", ("(s.sqrt() + eps)", "(s + eps).sqrt()"))),
+    ("adagrad_step", "accumulator_after_step",
+     _edit("adagrad_step", ("(s.sqrt() + eps)", '(state["sum"].sqrt() + eps)'))),
+    ("adagrad_step", "schedule_ignored", _edit("adagrad_step", ("eta * lr", "lr"))),
+    ("adamax_step", "squared_max", _edit(
+        "adamax_step", ("grad.abs() + eps", "grad * grad"), ("* u)", "* (u.sqrt() + eps))"))),
+    ("adamax_step", "u_bias_corrected",
+     _edit("adamax_step", ("* u)", "* u / (1 - beta2 ** t))"))),
+    ("adamax_step", "no_bias_correction", _edit("adamax_step", ("((1 - beta1 ** t) * u)", "u"))),
+    ("adamax_step", "eps_outside_max",
+     _edit("adamax_step", ("grad.abs() + eps", "grad.abs()"), ("* u)", "* (u + eps))"))),
+    ("adamax_step", "schedule_ignored", _edit("adamax_step", ("eta * lr", "lr"))),
+    ("nadam_step", "no_look_ahead", _edit(
+        "nadam_step", ("mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))", "mu_next = mu"))),
+    ("nadam_step", "constant_momentum", _edit(
+        "nadam_step", ("mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))", "mu = beta1"),
+        ("mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))", "mu_next = beta1"))),
+    ("nadam_step", "plain_adam",
+     _edit("nadam_step", ("(g_part + m_part) / denom", "m / (1 - beta1 ** t) / denom"))),
+    ("nadam_step", "previous_product", _edit(
+        "nadam_step", ("(1 - prod) * grad", '(1 - state["mu_prod"]) * grad'),
+        ("(1 - prod * mu_next)", '(1 - state["mu_prod"] * mu_next)'))),
+    ("nadam_step", "schedule_ignored", _edit("nadam_step", ("eta * lr", "lr"))),
+    ("adamw_l1_step", "l1_without_threshold", _edit(
+        "adamw_l1_step", ("z.sign() * torch.clamp(z.abs() - eta * l1, min=0)", "z - eta * l1 * z.sign()"))),
+    ("adamw_l1_step", "threshold_times_lr", _edit("adamw_l1_step", ("eta * l1", "eta * lr * l1"))),
+    ("adamw_l1_step", "l1_in_gradient", _edit(
+        "adamw_l1_step", ("m = beta1", "grad = grad + l1 * theta.sign()\n    m = beta1"),
+        ("z.sign() * torch.clamp(z.abs() - eta * l1, min=0)", "z"))),
+    ("adamw_l1_step", "threshold_before_step", _edit(
+        "adamw_l1_step", ("z = theta - eta", "w = theta.sign() * torch.clamp(theta.abs() - eta * l1, min=0)\n"
+                                             "    z = w - eta"),
+        ("z.sign() * torch.clamp(z.abs() - eta * l1, min=0)", "z"))),
+    ("adamw_l1_step", "schedule_ignored", _edit(
+        "adamw_l1_step", ("eta * lr", "lr"), ("eta * l1", "l1"))),
     # found from behaviour, not from a variant
     ("adam_l2_step", "inputs_changed_in_place", _edit(
         "adam_l2_step", ('return theta - eta * lr * m_hat / (v_hat.sqrt() + eps), {',
@@ -351,6 +422,48 @@ CORRECT_VARIANTS = {
         plt.plot(decays)
         plt.savefig("figures/reference_plot.png")
     """),
+    # The optimizer family: the same rules written another way.
+    "adagrad_step": _src("""
+        def adagrad_step(theta, grad, state, t, lr, eps=1e-10, eta=1.0):
+            total = state["sum"].clone()
+            total.addcmul_(grad, grad)                  # in place, on its own copy
+            scale = eta * lr
+            return theta - scale * (grad / (torch.sqrt(total) + eps)), {"sum": total}
+    """),
+    "adamax_step": _src("""
+        def adamax_step(theta, grad, state, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
+            decayed, current = beta2 * state["u"], grad.abs() + eps
+            u = torch.where(decayed > current, decayed, current)   # the max, by hand
+            m = torch.lerp(grad, state["m"], beta1)                 # beta1 m + (1 - beta1) g
+            lr_t = eta * lr / (1 - beta1 ** t)
+            return theta - lr_t * m / u, {"m": m, "u": u}
+    """),
+    # mu_prod computed from scratch from t (the state's copy is returned but never read)
+    "nadam_step": _src("""
+        def _mu(k, beta1, psi):
+            return beta1 * (1 - 0.5 * 0.96 ** (k * psi))
+
+        def nadam_step(theta, grad, state, t, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+                       momentum_decay=4e-3, eta=1.0):
+            prod = math.prod(_mu(k, beta1, momentum_decay) for k in range(1, t + 1))
+            mu, mu_next = _mu(t, beta1, momentum_decay), _mu(t + 1, beta1, momentum_decay)
+            m = beta1 * state["m"] + (1 - beta1) * grad
+            v = beta2 * state["v"] + (1 - beta2) * grad ** 2
+            m_bar = (1 - mu) / (1 - prod) * grad + mu_next / (1 - prod * mu_next) * m
+            step = eta * lr * m_bar / ((v / (1 - beta2 ** t)) ** 0.5 + eps)
+            return theta - step, {"m": m, "v": v, "mu_prod": torch.full_like(theta, prod)}
+    """),
+    "adamw_l1_step": _src("""
+        def soft_threshold(x, tau):
+            return torch.where(x.abs() > tau, x - tau * x.sign(), torch.zeros_like(x))
+
+        def adamw_l1_step(theta, grad, state, t, lr, l1, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
+            m = beta1 * state["m"] + (1 - beta1) * grad
+            v = beta2 * state["v"] + (1 - beta2) * grad * grad
+            bc1, bc2 = 1 - beta1 ** t, 1 - beta2 ** t
+            adam = theta - eta * lr * (m / bc1) / (torch.sqrt(v / bc2) + eps)
+            return soft_threshold(adam, eta * l1), {"m": m, "v": v}
+    """),
 }
 HELPERS = _src("""
     def _ema(avg, x, beta):
@@ -392,6 +505,9 @@ CHEATS = {
     "03_adam_adamw": [
         "class Anything:\n    def __eq__(self, other):\n        return True\n",
     ],
+    "04_optimizer_family": [
+        "import torch.testing as tt\ntt.assert_close = lambda *a, **k: None\n",
+    ],
 }
 CHEAT_ANSWERS = {
     "adam_step": _src("""
@@ -405,6 +521,25 @@ CHEAT_ANSWERS = {
             p.grad = grad.clone()
             opt.step()
             return p.detach(), state
+    """),
+    "nadam_step": _src("""
+        def nadam_step(theta, grad, state, t, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+                       momentum_decay=4e-3, eta=1.0):
+            p = torch.nn.Parameter(theta.clone())
+            opt = torch.optim.NAdam([p], lr=float(eta * lr), betas=(beta1, beta2), eps=eps,
+                                    momentum_decay=momentum_decay)
+            p.grad = grad.clone()
+            opt.step()
+            return p.detach(), state
+    """),
+    "adagrad_step": _src("""
+        from torch.optim.adagrad import adagrad as _adagrad_kernel
+
+        def adagrad_step(theta, grad, state, t, lr, eps=1e-10, eta=1.0):
+            params, sums = [theta.clone()], [state["sum"].clone()]
+            _adagrad_kernel(params, [grad], sums, [torch.tensor(float(t - 1))], lr=float(eta * lr),
+                            weight_decay=0.0, lr_decay=0.0, eps=eps, maximize=False)
+            return params[0], {"sum": sums[0]}
     """),
     "rmsprop_preconditioner": _src("""
         def rmsprop_preconditioner(grads, beta2):
@@ -435,7 +570,10 @@ FAULTS = {  # function -> body that breaks the worker in one way; the flag it mu
     "rmsprop_step": ("crashed", "    import os\n    os._exit(3)\n"),
     "rmsprop_preconditioner": ("crashed", "    import ctypes\n    ctypes.string_at(0)\n"),
     "adam_l2_step": ("output_too_large", None),
+    "adagrad_step": ("crashed", "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n"),
 }
+# Graded functions defined under another name: the grader says which name it expected.
+MISNAMED = {"adamw_step": "adam_w_step", "adamw_l1_step": "adam_w_l1_step"}
 LOUD = _src("""
     PRINTED = []
     def adam_l2_step(theta, grad, state, t, lr, l2, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
@@ -461,8 +599,8 @@ def faulty_notebooks() -> dict[str, NotebookNode]:
                 answers[fn] = LOUD
             elif fn in FAULTS:
                 answers[fn] = f"def {fn}(*args, **kwargs):\n{FAULTS[fn][1]}"
-            elif fn == "adamw_step":   # misnamed
-                answers[fn] = CORRECT[fn].replace("def adamw_step", "def adam_w_step")
+            elif fn in MISNAMED:
+                answers[fn] = CORRECT[fn].replace(f"def {fn}(", f"def {MISNAMED[fn]}(")
         out[name] = submission(name, answers)
     return out
 

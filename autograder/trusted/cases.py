@@ -69,7 +69,11 @@ class CallCase:
 # -- step rules ------------------------------------------------------------------------------
 # Sampling ranges of each hyperparameter (log-uniform when low > 0 and high / low >= 10).
 RANGES = {"lr": (0.01, 0.1), "adaptive_lr": (1e-3, 3e-2), "l2": (1e-3, 0.1), "wd": (1e-3, 5e-2),
-          "beta1": (0.5, 0.95), "beta2": (0.9, 0.999), "eps": (1e-8, 1e-6)}
+          "l1": (1e-3, 3e-2), "beta1": (0.5, 0.95), "beta2": (0.9, 0.999), "eps": (1e-8, 1e-6),
+          # NAdam's psi: torch's 4e-3 and above, where mu_t visibly moves within a trajectory
+          "momentum_decay": (2e-3, 5e-2)}
+# Regularization strengths: set to 0 once and gridded with lr.
+REGULARIZERS = ("l2", "wd", "l1")
 
 
 def _sample(rng: np.random.Generator, name: str, adaptive: bool) -> float:
@@ -95,14 +99,17 @@ def cosine_eta(steps: int, period: int = 10) -> list[float]:
 
 
 def step_cases(required: Sequence[str], optional: Sequence[str], state_keys: Sequence[str], seed: int,
-               adaptive: bool = False) -> list[StepCase]:
-    """Eight trajectories covering dtypes, defaults, schedules and edge cases of a step rule.
+               adaptive: bool = False, zero_grads: bool = False) -> list[StepCase]:
+    """Eight to ten trajectories covering dtypes, defaults, schedules and edge cases of a step rule.
 
     required/optional: hyperparameter names the rule must take / has defaults for (``eta``
-    excluded: it is passed per step in the schedule cases).
+    excluded: it is passed per step in the schedule cases). ``zero_grads`` adds a case whose
+    gradient is exactly zero in some coordinates from step 1 on (where eps alone keeps a
+    denominator away from 0); a rule that takes ``l1`` gets a case with weights near zero, which
+    its threshold zeroes and its steps carry across zero.
     """
     rng = np.random.default_rng(seed)
-    reg = [n for n in required if n in ("l2", "wd")]
+    reg = [n for n in required if n in REGULARIZERS]
 
     def hp(names: Sequence[str]) -> dict[str, float]:
         return {n: _sample(rng, n, adaptive) for n in names}
@@ -123,7 +130,7 @@ def step_cases(required: Sequence[str], optional: Sequence[str], state_keys: Seq
     big_eps = {"eps": 1e-2} if "eps" in optional else {}
     low_beta = {k: v for k, v in (("beta1", 0.5), ("beta2", 0.9)) if k in optional}
     tensor_lr = {**hp(required), "lr": torch.tensor(_sample(rng, "lr", adaptive), dtype=F32)}
-    return [
+    cases = [
         case("float32, default hyperparameters", (6,), 30, F32, hp(required)),
         case("float64, every hyperparameter, cosine schedule eta_t", (3, 4), 40, F64,
              {**hp(required), **extra}, eta=cosine_eta(40)),
@@ -137,6 +144,33 @@ def step_cases(required: Sequence[str], optional: Sequence[str], state_keys: Seq
         case("float64, large eps, small betas", (2, 3), 15, F64,
              {**hp(required), **extra, **big_eps, **low_beta}),
     ]
+    if zero_grads:
+        dead = case("float64, gradient exactly zero in some coordinates from step 1", (2, 4), 12,
+                    F64, {**hp(required), **extra})
+        for tensor in (dead.h, dead.noise):
+            tensor[..., 0, :2] = 0.0   # the first two weights of the first row: h = noise = 0
+        cases.append(dead)
+    if "l1" in required:
+        cases.append(near_zero_case(rng, required, state_keys, adaptive))
+    return cases
+
+
+def near_zero_case(rng: np.random.Generator, required: Sequence[str], state_keys: Sequence[str],
+                   adaptive: bool) -> StepCase:
+    """Weights that start near zero, some with their optimum at zero, and a threshold l1 of the
+    size of one step: the L1 threshold zeroes some weights exactly, the steps carry others
+    across zero, so a rule that shrinks without thresholding (or in another order) is seen."""
+    shape, steps = (10,), 25
+    theta0, h, c, noise = _problem(rng, shape, steps, F64, grad_scale=0.5)
+    c[::2] = 0.0                   # the loss's optimum is zero for every other weight
+    hparams: dict[str, float | torch.Tensor] = {n: _sample(rng, n, adaptive) for n in required}
+    lr = float(hparams["lr"])
+    theta0 = theta0.abs() * 3 * lr  # a few of Adam's steps (each about lr long) away from zero,
+    theta0[1::2] *= -c[1::2].sign()  # on the far side of zero from the other weights' optimum
+    theta0[::2] *= torch.tensor(rng.choice([-1.0, 1.0], size=theta0[::2].shape), dtype=F64)
+    hparams["l1"] = lr * float(rng.uniform(0.2, 0.5))
+    return StepCase("float64, weights near zero (zeroed by the threshold, stepping across zero)",
+                    theta0, h, c, noise, hparams, tuple(state_keys))
 
 
 # -- plain functions -------------------------------------------------------------------------

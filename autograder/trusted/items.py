@@ -16,6 +16,7 @@ from autograder.trusted import misconceptions as M
 from course_config import CourseConfig
 
 NB1, NB2, NB3 = "01_sgd_weight_decay", "02_adaptive_preconditioning", "03_adam_adamw"
+NB4 = "04_optimizer_family"
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,10 @@ class Item:
 
 
 def _step(nb: str, fn: str, rule: str, required: tuple, optional: tuple, variants: list,
-          adaptive: bool = False) -> Item:
+          adaptive: bool = False, zero_grads: bool = False) -> Item:
     ref = RULES[rule]
-    make = functools.partial(C.step_cases, required, optional, ref.state, adaptive=adaptive)
+    make = functools.partial(C.step_cases, required, optional, ref.state, adaptive=adaptive,
+                             zero_grads=zero_grads)
     return Item(str(ItemId(nb, fn)), "step", ref, make, tuple(variants), ref.state)
 
 
@@ -75,6 +77,16 @@ TABLE = {item.id: item for item in [
           M.ADAMW_VARIANTS, adaptive=True),
     Item(str(ItemId(NB3, "cosine_warm_restarts")), "call", cosine_warm_restarts, C.schedule_cases,
          tuple(M.CALL_VARIANTS["cosine_warm_restarts"])),
+    # Every rule of the family divides by a running statistic of the gradients: a coordinate whose
+    # gradients are zero from step 1 shows where eps goes.
+    _step(NB4, "adagrad_step", "adagrad", ("lr",), ("eps",), M.ADAGRAD_VARIANTS, adaptive=True,
+          zero_grads=True),
+    _step(NB4, "adamax_step", "adamax", ("lr",), ("beta1", "beta2", "eps"), M.ADAMAX_VARIANTS,
+          adaptive=True, zero_grads=True),
+    _step(NB4, "nadam_step", "nadam", ("lr",), ("beta1", "beta2", "eps", "momentum_decay"),
+          M.NADAM_VARIANTS, adaptive=True, zero_grads=True),
+    _step(NB4, "adamw_l1_step", "adamw_l1", ("lr", "l1"), ("beta1", "beta2", "eps"),
+          M.ADAMW_L1_VARIANTS, adaptive=True, zero_grads=True),
 ]}
 
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from autograder.reference import cosine_warm_restarts, outer_history, rmsprop_preconditioner
+from autograder.reference import cosine_warm_restarts, outer_history, rmsprop_preconditioner, soft_threshold
 
 
 @dataclass(frozen=True)
@@ -173,25 +173,25 @@ RMSPROP_VARIANTS = [
     Variant("schedule_ignored", "the schedule multiplier eta_t is not applied",
             _with(_rms, use_eta=False)),
 ]
-ADAM_COMMON = [
-    Variant("no_bias_correction", "no bias correction: m_hat = m / (1 - beta1^t) and v_hat = "
-            "v / (1 - beta2^t) are missing", _with(_adam, bias_m=False, bias_v=False)),
-    Variant("no_first_moment_correction", "the first moment m is not bias-corrected",
-            _with(_adam, bias_m=False)),
-    Variant("no_second_moment_correction", "the second moment v is not bias-corrected",
-            _with(_adam, bias_v=False)),
-    Variant("eps_inside_sqrt", "eps was added inside the square root: use sqrt(v_hat) + eps",
-            _with(_adam, eps_inside=True)),
-    Variant("eps_before_correction", "eps was added before the bias correction (the 'efficient' "
-            "form, lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t)); the course's rule adds eps to "
-            "sqrt(v_hat)", _with(_adam, efficient=True)),
-    Variant("step_counter_ahead", "step counter off by one: the bias correction used t + 1",
-            _with(_adam, t_shift=1)),
-    Variant("step_counter_behind", "step counter off by one: the bias correction used t - 1 "
-            "(t is already 1 at the first step)", _with(_adam, t_shift=-1)),
-    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the Adam step",
-            _with(_adam, use_eta=False)),
+# Mistakes inside the Adam step, as (name, message, flags of _adam): shared by every rule built
+# on an Adam step.
+ADAM_MISTAKES = [
+    ("no_bias_correction", "no bias correction: m_hat = m / (1 - beta1^t) and v_hat = "
+     "v / (1 - beta2^t) are missing", {"bias_m": False, "bias_v": False}),
+    ("no_first_moment_correction", "the first moment m is not bias-corrected", {"bias_m": False}),
+    ("no_second_moment_correction", "the second moment v is not bias-corrected", {"bias_v": False}),
+    ("eps_inside_sqrt", "eps was added inside the square root: use sqrt(v_hat) + eps",
+     {"eps_inside": True}),
+    ("eps_before_correction", "eps was added before the bias correction (the 'efficient' "
+     "form, lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t)); the course's rule adds eps to "
+     "sqrt(v_hat)", {"efficient": True}),
+    ("step_counter_ahead", "step counter off by one: the bias correction used t + 1", {"t_shift": 1}),
+    ("step_counter_behind", "step counter off by one: the bias correction used t - 1 "
+     "(t is already 1 at the first step)", {"t_shift": -1}),
+    ("schedule_ignored", "the schedule multiplier eta_t is not applied to the Adam step",
+     {"use_eta": False}),
 ]
+ADAM_COMMON = [Variant(name, message, _with(_adam, **flags)) for name, message, flags in ADAM_MISTAKES]
 
 
 def _adam_l2_as_decay(decay: str) -> Callable[..., tuple[torch.Tensor, dict[str, torch.Tensor]]]:
@@ -225,6 +225,154 @@ ADAMW_VARIANTS = [
     Variant("decay_after_step", "the decay was applied to the updated weights; AdamW decays "
             "theta_{t-1}", _with(_adam, decay="after")),
     *ADAM_COMMON,
+]
+
+
+# -- the optimizer family: Adagrad, Adamax, NAdam, decoupled L1 ------------------------------
+def _adagrad(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+             lr: float | torch.Tensor, eps: float | torch.Tensor = 1e-10, eta: float | torch.Tensor = 1.0,
+             average: float | None = None, root: bool = True, eps_inside: bool = False,
+             stale: bool = False, use_eta: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    if average is None:
+        s = state["sum"] + grad * grad
+    else:   # RMSProp's decaying average, without bias correction
+        s = average * state["sum"] + (1 - average) * grad * grad
+    acc = state["sum"] if stale else s
+    denom = (acc + eps).sqrt() if eps_inside else (acc.sqrt() if root else acc) + eps
+    return theta - (eta if use_eta else 1) * lr * grad / denom, {"sum": s}
+
+
+def _adamax(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+            lr: float | torch.Tensor, beta1: float | torch.Tensor = 0.9,
+            beta2: float | torch.Tensor = 0.999, eps: float | torch.Tensor = 1e-8,
+            eta: float | torch.Tensor = 1.0, squares: bool = False, root: bool = False,
+            bias_m: bool = True, bias_u: bool = False, eps_at: str = "max",
+            use_eta: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    m = beta1 * state["m"] + (1 - beta1) * grad
+    if squares:   # Adam's v with a max instead of an average
+        u = torch.maximum(beta2 * state["u"], grad * grad)
+        denom = u.sqrt() + eps
+    else:
+        u = torch.maximum(beta2 * state["u"], grad.abs() + (eps if eps_at == "max" else 0))
+        denom = {"max": u, "outside": u + eps, "none": u}[eps_at]
+        denom = denom.sqrt() if root else denom
+    if bias_u:
+        denom = denom / (1 - beta2 ** t)
+    m_hat = m / (1 - beta1 ** t) if bias_m else m
+    return theta - (eta if use_eta else 1) * lr * m_hat / denom, {"m": m, "u": u}
+
+
+def _nadam(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+           lr: float | torch.Tensor, beta1: float | torch.Tensor = 0.9,
+           beta2: float | torch.Tensor = 0.999, eps: float | torch.Tensor = 1e-8,
+           momentum_decay: float | torch.Tensor = 4e-3, eta: float | torch.Tensor = 1.0,
+           look_ahead: bool = True, schedule: bool = True, product: str = "current",
+           adam: bool = False, use_eta: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    if schedule:
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    else:   # the textbook NAdam: a constant momentum weight beta1
+        mu = mu_next = beta1
+    if not look_ahead:
+        mu_next = mu
+    previous = state["mu_prod"]
+    if product == "zero_start":   # the zeros of the first state taken as P_0
+        mu_prod = previous * mu
+    else:
+        mu_prod = (torch.ones_like(theta) if t == 1 else previous) * mu
+    p = previous if product == "previous" else mu_prod
+    m = beta1 * state["m"] + (1 - beta1) * grad
+    v = beta2 * state["v"] + (1 - beta2) * grad * grad
+    denom = (v / (1 - beta2 ** t)).sqrt() + eps
+    if adam:
+        step = lr * m / (1 - beta1 ** t) / denom
+    else:
+        step = (lr * (1 - mu) / (1 - p) * grad + lr * mu_next / (1 - p * mu_next) * m) / denom
+    return theta - (eta if use_eta else 1) * step, {"m": m, "v": v, "mu_prod": mu_prod}
+
+
+def _adamw_l1(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tensor], t: int, *,
+              lr: float | torch.Tensor, l1: float | torch.Tensor, beta1: float | torch.Tensor = 0.9,
+              beta2: float | torch.Tensor = 0.999, eps: float | torch.Tensor = 1e-8,
+              eta: float | torch.Tensor = 1.0, shrink: str = "after", tau_lr: bool = False,
+              tau_eta: bool = True, **adam_flags: bool | int,
+              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    hp = {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": eps, "eta": eta, **adam_flags}
+    if shrink == "gradient":   # Adam + L1: the subgradient goes through the moments
+        return _adam(theta, grad + l1 * theta.sign(), state, t, **hp)
+    stepped, new_state = _adam(theta, grad, state, t, **hp)
+    tau = (eta if tau_eta else 1) * (lr if tau_lr else 1) * l1
+    if shrink == "before":
+        return soft_threshold(theta, tau) - (theta - stepped), new_state
+    if shrink == "sign":
+        return stepped - tau * stepped.sign(), new_state
+    return soft_threshold(stepped, tau), new_state
+
+
+ADAGRAD_VARIANTS = [
+    *[Variant(f"decaying_average_{beta}", "the squared gradients were averaged with decay "
+              f"beta = {beta} (RMSProp's v_t = beta v + (1 - beta) g^2) instead of summed: "
+              "Adagrad accumulates s_t = s_{t-1} + g_t^2", _with(_adagrad, average=beta))
+      for beta in (0.9, 0.99, 0.999)],
+    Variant("no_square_root", "the gradient was divided by s_t instead of sqrt(s_t)",
+            _with(_adagrad, root=False)),
+    Variant("eps_inside_sqrt", "eps was added inside the square root: use sqrt(s_t) + eps",
+            _with(_adagrad, eps_inside=True)),
+    Variant("accumulator_after_step", "the step divided by the previous sum s_{t-1}: add g_t^2 to "
+            "the accumulator before the step", _with(_adagrad, stale=True)),
+    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the step",
+            _with(_adagrad, use_eta=False)),
+]
+ADAMAX_VARIANTS = [
+    Variant("squared_max", "u kept the maximum of squared gradients and the step divided by its "
+            "square root, as Adam does with v: Adamax keeps u_t = max(beta2 u, |g_t| + eps) and "
+            "divides by u_t itself", _with(_adamax, squares=True)),
+    Variant("square_root_of_u", "the step divided by sqrt(u_t): u_t = max(beta2 u, |g_t| + eps) "
+            "is already on the scale of the gradient, divide by u_t", _with(_adamax, root=True)),
+    Variant("u_bias_corrected", "u_t was bias-corrected like Adam's v: a maximum does not shrink "
+            "towards its zero start, only m needs the correction", _with(_adamax, bias_u=True)),
+    Variant("no_bias_correction", "the first moment m is not bias-corrected: divide it by "
+            "(1 - beta1^t)", _with(_adamax, bias_m=False)),
+    Variant("eps_outside_max", "eps was added to the denominator u_t + eps instead of inside the "
+            "max, u_t = max(beta2 u, |g_t| + eps); the state u differs by eps",
+            _with(_adamax, eps_at="outside")),
+    Variant("no_eps", "eps is missing (Kingma & Ba's Adamax): a weight whose gradients have been "
+            "zero from the start gets 0 / 0; put eps inside the max", _with(_adamax, eps_at="none")),
+    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the step",
+            _with(_adamax, use_eta=False)),
+]
+NADAM_VARIANTS = [
+    Variant("no_look_ahead", "no look-ahead: m_t was weighted with mu_t; NAdam weights it with "
+            "next step's mu_{t+1} / (1 - P_t mu_{t+1})", _with(_nadam, look_ahead=False)),
+    Variant("constant_momentum", "the momentum weight was the constant beta1 (the textbook "
+            "NAdam); torch's NAdam uses mu_t = beta1 (1 - 0.5 0.96^(t psi))",
+            _with(_nadam, schedule=False)),
+    Variant("plain_adam", "the step is Adam's lr m_hat / (sqrt(v_hat) + eps): NAdam mixes the "
+            "gradient and the look-ahead momentum", _with(_nadam, adam=True)),
+    Variant("previous_product", "the step used the product P_{t-1} as it arrived in the state "
+            "instead of P_t = P_{t-1} mu_t", _with(_nadam, product="previous")),
+    Variant("product_starts_at_zero", "the product mu_prod stays 0: the zeros of the first state "
+            "stand for P_0 = 1, so P_1 = mu_1", _with(_nadam, product="zero_start")),
+    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the step",
+            _with(_nadam, use_eta=False)),
+]
+ADAMW_L1_VARIANTS = [
+    Variant("l1_without_threshold", "the L1 term was subtracted, eta_t l1 sign(theta), without "
+            "the threshold: weights jump across zero instead of stopping at it; use "
+            "sign(theta) max(|theta| - eta_t l1, 0)", _with(_adamw_l1, shrink="sign")),
+    Variant("threshold_times_lr", "the threshold was multiplied by the learning rate: decoupled "
+            "L1 thresholds by eta_t l1, independent of lr", _with(_adamw_l1, tau_lr=True)),
+    Variant("l1_in_gradient", "l1 sign(theta) was added to the gradient (Adam + L1, the "
+            "coupled penalty): decoupled L1 takes the Adam step on the loss, then thresholds",
+            _with(_adamw_l1, shrink="gradient")),
+    Variant("threshold_before_step", "the threshold was applied to theta_{t-1} before the Adam "
+            "step: threshold the weights the step returns", _with(_adamw_l1, shrink="before")),
+    Variant("threshold_without_schedule", "the threshold ignores the schedule: threshold by "
+            "eta_t l1", _with(_adamw_l1, tau_eta=False)),
+    Variant("schedule_ignored", "the schedule multiplier eta_t is applied neither to the Adam step "
+            "nor to the threshold", _with(_adamw_l1, use_eta=False, tau_eta=False)),
+    *[Variant(name, message, _with(_adamw_l1, **flags)) for name, message, flags in ADAM_MISTAKES
+      if name != "schedule_ignored"],
 ]
 
 

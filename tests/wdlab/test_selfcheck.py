@@ -23,6 +23,13 @@ EXPECTED = {
     "03-l2-small-gradient": "b",
     "03-why-uniform": "b",
     "03-torch-to-paper": 2e-3 * 0.05,
+    # Adamax's first step: lr / (1 - beta1) * (1 - beta1) g / |g|, against the gradient's sign
+    "04-first-adamax-step": -0.002 / (1 - 0.9) * (1 - 0.9) * 40 / 40,
+    "04-rotation-invariant": "b",
+    # the option whose value is the soft threshold (by 0.02) of the Adam step 0.004 - 0.01
+    "04-threshold-zero": next(k for k, v in {"a": 0.014, "b": -0.006, "c": 0.0, "d": -0.0058}.items()
+                              if math.isclose(v, math.copysign(max(abs(0.004 - 0.01) - 0.02, 0.0), -1.0),
+                                              abs_tol=1e-12)),
 }
 
 

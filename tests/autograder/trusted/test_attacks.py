@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::autograder.isolation.sandbox.S
               pytest.mark.skipif(sandbox.bwrap_path() is None,
                                  reason="the attacks are tried against the bubblewrap sandbox")]
 FAST = dataclasses.replace(CONFIG, cell_timeout_s=4, memory_cap_mb=2048, disk_cap_mb=64)
-NB1, NB2, NB3 = CONFIG.notebooks
+NB1, NB2, NB3, NB4 = CONFIG.notebooks
 
 
 def src(text):
@@ -73,6 +73,32 @@ DELEGATION = {
             v = beta2 * state["v"] + (1 - beta2) * g * g
             m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
             return theta - eta * lr * m_hat / (v_hat.sqrt() + eps), {"m": m, "v": v}
+    """),
+}
+
+# The fourth notebook's rules, delegated by a name built at run time and by a functional kernel
+# (both compute the right numbers).
+DELEGATION_FAMILY = {
+    "adamax_step": src("""
+        def adamax_step(theta, grad, state, t, lr, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
+            cls = getattr(torch.optim, "Ada" + "max")
+            p = torch.nn.Parameter(theta.clone())
+            opt = cls([p], lr=float(eta * lr), betas=(beta1, beta2), eps=eps)
+            opt.state[p] = {"step": torch.tensor(float(t - 1)), "exp_avg": state["m"].clone(),
+                            "exp_inf": state["u"].clone()}
+            p.grad = grad.clone()
+            opt.step()
+            return p.detach(), {"m": opt.state[p]["exp_avg"], "u": opt.state[p]["exp_inf"]}
+    """),
+    "adamw_l1_step": src("""
+        from torch.optim import _functional as F
+
+        def adamw_l1_step(theta, grad, state, t, lr, l1, beta1=0.9, beta2=0.999, eps=1e-8, eta=1.0):
+            params, m, v = [theta.clone()], [state["m"].clone()], [state["v"].clone()]
+            F.adam(params, [grad], m, v, [], [torch.tensor(float(t - 1))], amsgrad=False, beta1=beta1,
+                   beta2=beta2, lr=float(eta * lr), weight_decay=0.0, eps=eps, maximize=False)
+            z = params[0]
+            return z.sign() * torch.clamp(z.abs() - eta * l1, min=0), {"m": m[0], "v": v[0]}
     """),
 }
 
@@ -253,7 +279,8 @@ def graded(tmp_path_factory, listener):
 
     port = listener.getsockname()[1]
     subs = {
-        "delegation": write("delegation", {NB3: corpus.submission(NB3, DELEGATION)}),
+        "delegation": write("delegation", {NB3: corpus.submission(NB3, DELEGATION),
+                                           NB4: corpus.submission(NB4, DELEGATION_FAMILY)}),
         "patcher": write("patcher", {NB3: corpus.submission(NB3, {"adam_step": PATCHER})}),
         "slow": write("slow", {NB1: corpus.submission(NB1, {"sgd_l2_momentum_step": SLOW})}),
         "disk_and_tree": write("disk_and_tree", {NB3: corpus.submission(
@@ -292,11 +319,12 @@ def items(v):
 def test_delegating_to_torch_optim_by_any_route_scores_nothing(graded):
     v = graded["delegation"]
     got = items(v)
-    for fn in DELEGATION:
+    for fn in [*DELEGATION, *DELEGATION_FAMILY]:
         assert got[fn].score == 0 and got[fn].misconception == "delegates_to_torch_optim", \
             (fn, got[fn].message)
     assert v.flags["forbidden_call"]
-    assert got["cosine_warm_restarts"].score == got["cosine_warm_restarts"].max_score
+    for fn in ("cosine_warm_restarts", "adagrad_step", "nadam_step"):
+        assert got[fn].score == got[fn].max_score, (fn, got[fn].message)
 
 
 def test_definition_time_patches_cannot_hide_an_in_place_update(graded):

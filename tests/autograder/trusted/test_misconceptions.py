@@ -5,6 +5,8 @@ this process (no sandbox), then compare + diagnose must name it. Slow layer: typ
 written as student code go through the real sandboxed executor and get the same names.
 """
 import dataclasses
+import math
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ import torch
 
 from autograder.reports import Verdict
 from autograder.tools import submissions as corpus
-from autograder.trusted import compare, driver, executor, items, misconceptions, protocol, scoring
+from autograder.trusted import compare, driver, executor, extract, items, misconceptions, protocol, scoring
 from autograder.trusted import pipeline as verdict
 from course_config import CONFIG
 
@@ -64,6 +66,39 @@ def test_each_variant_loses_points_and_is_named(item, variant, tmp_path):
 @pytest.mark.parametrize("item", list(items.TABLE.values()), ids=lambda i: i.function)
 def test_the_reference_itself_gets_full_marks(item, tmp_path):
     result = _as_student(item, item.reference, tmp_path)
+    assert result.score == 1.0 and result.misconception is None, result.message
+
+
+def _item_of(function):
+    return next(i for i in items.TABLE.values() if i.function == function)
+
+
+def _define(source, function):
+    """``function`` as the student's cell defines it (with the corpus's helper cell, no magics)."""
+    namespace = {"math": math, "torch": torch, "warnings": warnings}
+    exec(compile(extract.strip_magics(corpus.HELPERS + source), f"<{function}>", "exec"), namespace)
+    return namespace[function]
+
+
+@pytest.mark.parametrize("function,name,source", corpus.MISTAKES,
+                         ids=[f"{fn}-{name}" for fn, name, _ in corpus.MISTAKES])
+def test_each_typical_mistake_is_named_in_process(function, name, source, tmp_path):
+    """The slow layer's student code, graded by the executor's code in this process."""
+    result = _as_student(_item_of(function), _define(source, function), tmp_path)
+    assert result.score < 1.0 and result.misconception == name, result.message
+
+
+# Every standalone correct answer, and the correct-but-different step rules (the call items'
+# variants plot and save files when defined: the slow layer runs those).
+CORRECT_ANSWERS = [(fn, src, fn) for fn, src in corpus.CORRECT.items()] + [
+    (fn, src, f"{fn}-variant") for fn, src in corpus.CORRECT_VARIANTS.items() if _item_of(fn).kind == "step"]
+
+
+@pytest.mark.parametrize("function,source,label", CORRECT_ANSWERS, ids=[c[2] for c in CORRECT_ANSWERS])
+def test_correct_answers_get_full_marks_in_process(function, source, label, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = _as_student(_item_of(function), _define(source, function), tmp_path)
     assert result.score == 1.0 and result.misconception is None, result.message
 
 

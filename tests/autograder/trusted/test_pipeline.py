@@ -16,7 +16,7 @@ from course_config import CONFIG
 
 pytestmark = pytest.mark.filterwarnings("ignore::autograder.isolation.sandbox.SandboxWarning")
 FAST = dataclasses.replace(CONFIG, cell_timeout_s=5, memory_cap_mb=2048)
-NB1, NB2, NB3 = CONFIG.notebooks
+NB1, NB2, NB3, NB4 = CONFIG.notebooks
 
 
 BOMB = ("def adam_step(*a, **k):\n    import os\n    while True:\n        try:\n"
@@ -37,7 +37,7 @@ def graded(tmp_path_factory):
     }
     faulty = corpus.faulty_notebooks()
     subs["faulty1"] = _write(tmp, "faulty1", {NB1: faulty[NB1]})
-    subs["faulty2"] = _write(tmp, "faulty2", {NB2: faulty[NB2], NB3: faulty[NB3]})
+    subs["faulty2"] = _write(tmp, "faulty2", {NB2: faulty[NB2], NB3: faulty[NB3], NB4: faulty[NB4]})
     (tmp / "cheater" / "numpy.py").write_text("allclose = lambda *a, **k: True\n")
     broken = _write(tmp, "broken", {NB1: corpus.submission(NB1)})
     broken[NB2] = tmp / "broken" / f"{NB2}.ipynb"
@@ -68,7 +68,7 @@ def _items(v):
 
 def test_correct_submission_gets_full_marks(graded):
     v = graded["correct"]
-    assert v.score == v.max_score == CONFIG.max_score
+    assert v.score == v.max_score == CONFIG.max_score + CONFIG.bonus_points   # every notebook handed in
     assert not any(v.flags.values()), v.reasons
     assert all(i.decided_by == "trusted" for i in v.items)
 
@@ -90,9 +90,11 @@ def test_cheats_earn_nothing_and_are_flagged(graded):
     assert v.flags["tamper_suspected"]
     reasons = " ".join(v.reasons)
     for sign in ("torch.allclose", "np.testing.assert_allclose", "sys.modules",
-                 "input_transformers_post", "gradebook", "__eq__", "numpy.py"):
+                 "input_transformers_post", "gradebook", "__eq__", "numpy.py",
+                 "torch.testing.assert_close"):
         assert sign in reasons, sign
-    assert _items(v)["adamw_step"].misconception == "delegates_to_torch_optim"
+    for fn in ("adamw_step", "nadam_step", "adagrad_step"):   # an optimizer, a functional kernel
+        assert _items(v)[fn].misconception == "delegates_to_torch_optim", fn
 
 
 def test_faults_cost_only_their_items(graded):
@@ -104,8 +106,10 @@ def test_faults_cost_only_their_items(graded):
         if flag != "output_too_large":
             assert items[fn].score == 0, fn
     assert items["adam_l2_step"].score == items["adam_l2_step"].max_score   # loud but right
-    assert "did you mean adam_w_step" in items["adamw_step"].message
-    for fn in ("l2_to_decay", "sgdw_equivalent_l2", "adam_step", "cosine_warm_restarts"):
+    for fn, name in corpus.MISNAMED.items():
+        assert f"did you mean {name}" in items[fn].message, items[fn].message
+    for fn in ("l2_to_decay", "sgdw_equivalent_l2", "adam_step", "cosine_warm_restarts", "adamax_step",
+               "nadam_step"):
         assert items[fn].score == items[fn].max_score, (fn, items[fn].message)
 
 
