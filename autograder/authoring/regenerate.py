@@ -52,12 +52,13 @@ def submit_solutions(release: Path | str, state: Path | str, student: str = "sol
     return folder
 
 
-def autograde(release: Path | str, state: Path | str, student: str = "solution_student"
-              ) -> dict[str, dict[str, tuple[float, float]]]:
-    """Run plain nbgrader autograde (nbgrader's own kernel, every cell) for ``student``; returns
-    {notebook: {grade_id: (score, max)}} for the autograded test cells."""
+def autograde(release: Path | str, state: Path | str, student: str = "solution_student",
+              run_experiments: bool = False) -> dict[str, dict[str, tuple[float, float]]]:
+    """Run plain nbgrader autograde (nbgrader's own kernel; experiment cells skipped as when
+    grading, unless ``run_experiments``) for ``student``; returns {notebook: {grade_id:
+    (score, max)}} for the autograded test cells."""
     c = course(release, state)
-    check_result(c.api(sandbox=False, run_experiments=True).autograde(c.assignment, student),
+    check_result(c.api(sandbox=False, run_experiments=run_experiments).autograde(c.assignment, student),
                  "autograde")
     scores = {}
     with c.gradebook() as gb:

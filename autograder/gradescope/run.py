@@ -343,8 +343,9 @@ def grade(course: Course, where: Roots, kernel: bool = True,
                         max_score=verdict.max_score, items=verdict.items,
                         flags=dict(verdict.flags), notes=[*verdict.reasons, *verdict.messages])
         mode = "the trusted verdict only"
+    # written answers of the notebooks handed in (a notebook left out has none to grade)
     report.manual = results.written_answers(
-        results.read_notebooks(course.source_dir, course.cfg.notebooks))
+        results.read_notebooks(course.source_dir, [nb for nb in course.cfg.notebooks if nb in taken.files]))
     notes.append(f"graded with {mode}; isolation: {sandbox.isolation()}")
     doc = results.gradescope(report, course.cfg.notebooks, summary=summary(course, taken),
                              visibility=visibility, seconds=time.monotonic() - started,

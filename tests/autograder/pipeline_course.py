@@ -93,9 +93,9 @@ def make_course(root, optional=False, **overrides):
     return Course(cfg, root)
 
 
-def submission(course, body):
-    """The released notebook with the answer cell replaced by ``body``."""
-    nb = nbformat.read(course.release_dir / f"{NOTEBOOK}.ipynb", as_version=4)
+def submission(course, body, notebook=NOTEBOOK):
+    """The released ``notebook`` with the answer cell replaced by ``body``."""
+    nb = nbformat.read(course.release_dir / f"{notebook}.ipynb", as_version=4)
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution") and cell.cell_type == "code":

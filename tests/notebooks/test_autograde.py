@@ -1,5 +1,6 @@
 """Real nbgrader autograde in a temp course: the solutions submitted as a student get full
-marks on every autograded item; the untouched student notebooks get none."""
+marks on every autograded item; the untouched student notebooks get none. Experiment cells are
+skipped, as when grading (test_execution.py runs every cell of every notebook)."""
 import pytest
 
 from autograder.authoring.regenerate import autograde, generate, submit_solutions

@@ -142,7 +142,8 @@ def test_scores_are_the_trusted_verdicts(graded, kind):
 def test_the_correct_zip_gets_full_marks(graded):
     course, out, _ = graded
     doc, _ = out["correct"]
-    assert doc["score"] == course.cfg.max_score
+    # every notebook handed in: the optional one's points come on top of max_score
+    assert doc["score"] == course.cfg.max_score + course.cfg.bonus_points > course.cfg.max_score
     assert "Missing" not in doc["output"] and "submission.zip/weight_decay/" in doc["output"]
 
 
@@ -168,11 +169,15 @@ def test_the_cheat_is_flagged_for_the_instructor_only(graded):
 
 def test_written_answers_await_manual_grading(graded):
     course, out, _ = graded
-    for doc, _ in out.values():
+    for kind, (doc, _) in out.items():
         written = [t for t in doc["tests"] if "written answer" in t["name"]]
-        assert sum(t["extra_data"]["points"] for t in written) == 25
+        # the written answers of the notebooks handed in: 25 + the optional notebook's 10, only
+        # notebook 01's 7 for the single notebook, 02's 7 for the malformed one
+        expected = {"single": 7, "malformed": 7}.get(kind, 35)
+        assert sum(t["extra_data"]["points"] for t in written) == expected, kind
         assert all("score" not in t and "**Question" in t["output"] for t in written)
-        assert doc["score"] <= course.cfg.max_score  # the written points are not in the total
+        # the written points are not in the total
+        assert doc["score"] <= course.cfg.max_score + course.cfg.bonus_points
 
 
 def test_a_single_notebook_is_graded_and_the_others_are_missing(graded):
@@ -184,6 +189,7 @@ def test_a_single_notebook_is_graded_and_the_others_are_missing(graded):
     adam = next(t for t in doc["tests"] if t["name"] == "03_adam_adamw:adam_step")
     assert "was not submitted" in adam["output"]
     assert "Missing: 02_adaptive_preconditioning.ipynb, 03_adam_adamw.ipynb" in doc["output"]
+    assert "Not submitted (optional, bonus points): 04_optimizer_family.ipynb" in doc["output"]
 
 
 def test_a_malformed_notebook_gets_a_result_that_says_so(graded):

@@ -2,7 +2,8 @@
 release -> collect (with a roster) -> grade -> formgrader's Autograde button (a real HTTP click on
 a real Jupyter server) -> grade again -> feedback -> export. The trusted scores must survive every
 step, the flags must be the right ones, feedback must hold no mark scheme or hidden test, and the
-CSV must say what awaits manual grading."""
+CSV must say what awaits manual grading. The course has an optional notebook: one student hands
+it in (its points are a bonus), the others leave it out (no flag, nothing lost)."""
 import csv
 import json
 import shutil
@@ -17,14 +18,26 @@ import nbformat
 import pytest
 
 from autograder.steps import collect, export, feedback, formgrader, grade, release
-from tests.autograder.pipeline_course import CHEAT, CORRECT, ITEM, NOTEBOOK, WRONG, make_course, submission
+from tests.autograder.pipeline_course import (
+    ADAGRAD_CORRECT,
+    CHEAT,
+    CORRECT,
+    ITEM,
+    NOTEBOOK,
+    OPTIONAL,
+    OPTIONAL_ITEM,
+    WRONG,
+    make_course,
+    submission,
+)
 
 pytestmark = pytest.mark.slow
 
 LOOP = CORRECT + "\nwhile True:  # never ends: the cell must time out\n    pass\n"
 SUBMITTED = {"jane_doe": CORRECT, "bob": WRONG, "cat": CHEAT, "lou": LOOP}
-ROSTER = [*SUBMITTED, "noah"]  # noah submitted nothing
-MARK_SCHEME = "2 pt: the derivation"
+BONUS = "ivy"  # hands in the optional notebook too
+ROSTER = [*SUBMITTED, BONUS, "noah"]  # noah submitted nothing
+MARK_SCHEMES = ("2 pt: the derivation", "1 pt: the sum only grows")
 TOKEN = "instructor-path-test"
 REPOSITORY = Path(__file__).resolve().parents[3]
 
@@ -79,7 +92,7 @@ def click_autograde(course, student: str) -> object:
 @pytest.fixture(scope="module")
 def walk(tmp_path_factory):
     root = tmp_path_factory.mktemp("course")
-    course = make_course(root)
+    course = make_course(root, optional=True)
     for name in ("course_config.py", "nbgrader_config.py"):  # what the server in root loads
         shutil.copy(REPOSITORY / name, root / name)
     seen = {"release": release.release(course)}
@@ -88,6 +101,10 @@ def walk(tmp_path_factory):
         folder = incoming / student / course.assignment
         folder.mkdir(parents=True)
         nbformat.write(submission(course, body), folder / f"{NOTEBOOK}.ipynb")
+    folder = incoming / BONUS / course.assignment
+    folder.mkdir(parents=True)
+    nbformat.write(submission(course, CORRECT), folder / f"{NOTEBOOK}.ipynb")
+    nbformat.write(submission(course, ADAGRAD_CORRECT, OPTIONAL), folder / f"{OPTIONAL}.ipynb")
     roster = root / "roster.csv"
     roster.write_text("id,name\n" + "".join(f"{s},{s.title()}\n" for s in ROSTER))
     seen["collect"] = collect.collect(course, incoming, roster=roster)
@@ -115,6 +132,20 @@ def test_every_roster_student_is_graded_with_the_right_flags(walk):
     assert reports["noah"].score == 0.0 and reports["noah"].flagged() == ["missing_notebook"]
 
 
+def test_the_optional_notebook_is_a_bonus_and_leaving_it_out_costs_nothing(walk):
+    _, seen = walk
+    reports = seen["grade"]
+    jane, ivy = reports["jane_doe"], reports[BONUS]
+    skipped = jane.item(OPTIONAL_ITEM)
+    assert skipped.score == 0 and "optional" in skipped.message and not jane.flagged()
+    # max score: notebook 01's function (1) and written answer (2); the optional 3 are a bonus
+    assert (jane.score, jane.max_score) == (1.0, 3.0)
+    assert [i.id for i in jane.manual] == [f"{NOTEBOOK}:derive_decay"]  # nothing of 04 awaits
+    assert not ivy.flagged() and ivy.item(OPTIONAL_ITEM).score == 2.0
+    assert (ivy.score, ivy.max_score) == (3.0, 3.0)
+    assert sorted(i.id for i in ivy.manual) == [f"{NOTEBOOK}:derive_decay", f"{OPTIONAL}:why_shrink"]
+
+
 def test_formgraders_autograde_button_keeps_the_trusted_score(walk):
     course, seen = walk
     assert seen["click"]["success"], seen["click"]
@@ -140,10 +171,11 @@ def test_grading_again_changes_nothing(walk):
 def test_feedback_holds_no_mark_scheme_hidden_test_or_solution(walk):
     course, seen = walk
     files = seen["feedback"]
-    assert {f.parent.parent.name for f in files} == set(SUBMITTED)
+    assert {f.parent.parent.name for f in files} == {*SUBMITTED, BONUS}
+    assert {f.stem for f in files} == {NOTEBOOK, OPTIONAL}
     for path in files:
         html = path.read_text()
-        assert MARK_SCHEME not in html and "Mark scheme" not in html, path
+        assert not [m for m in MARK_SCHEMES if m in html] and "Mark scheme" not in html, path
         assert "secret-hidden-check" not in html and "HIDDEN TESTS" not in html, path
         assert "return lr * l2" not in html, path  # the model solution
         assert "Trusted grader:" in html, path
@@ -162,7 +194,13 @@ def test_export_has_every_student_and_says_what_awaits_manual_grading(walk):
     assert set(rows) == set(ROSTER)
     handed_in = {s: r for s, r in rows.items() if s != "noah"}
     assert all(r["status"] == "awaiting manual grading" for r in handed_in.values())
-    assert all(float(r["awaiting_manual"]) == 2.0 for r in handed_in.values())
+    # 2 points of notebook 01's answer; ivy also has the optional notebook's 1-point answer
+    assert {s: float(r["awaiting_manual"]) for s, r in handed_in.items()} == \
+        {**dict.fromkeys(SUBMITTED, 2.0), BONUS: 3.0}
+    # everyone's max score leaves out the optional notebook; ivy's bonus is in her score
+    assert {float(r["max_score"]) for r in rows.values()} == {3.0}
+    assert float(rows[BONUS]["score"]) == 3.0 and float(rows[BONUS][OPTIONAL_ITEM]) == 2.0
+    assert rows[BONUS]["flags"] == rows["jane_doe"]["flags"] == ""
     # noah handed in nothing: no written answer waits for a grader (nbgrader gave it 0)
     assert rows["noah"]["status"] == "complete" and float(rows["noah"]["awaiting_manual"]) == 0
     assert not [c for c in rows["bob"] if "mark_scheme" in c]
