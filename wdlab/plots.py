@@ -161,17 +161,7 @@ def heatmaps(results: dict[str, SweepResult], metric: str | Sequence[str] = "val
     metrics = [metric] if isinstance(metric, str) else list(metric)
     for m in metrics:
         _check_metric(m)
-    n_rows, n_cols = len(metrics), len(results)
-    if ax is None:
-        fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols + 1, 3.4 * n_rows),
-                                 squeeze=False, constrained_layout=True)
-    else:
-        axes = np.asarray(ax, dtype=object).reshape(n_rows, n_cols) if np.size(ax) == n_rows * n_cols \
-            else None
-        if axes is None:
-            raise ValueError(f"ax must hold {n_rows} x {n_cols} axes for {n_rows} metric(s) and "
-                             f"{n_cols} result(s), got {np.size(ax)}")
-        fig = axes[0, 0].figure
+    fig, axes = panel_grid(len(metrics), len(results), ax)
     for row, m in zip(axes, metrics):
         values = np.concatenate([np.ravel(getattr(r, m)) for r in results.values()])
         finite = values[np.isfinite(values)]
@@ -183,6 +173,21 @@ def heatmaps(results: dict[str, SweepResult], metric: str | Sequence[str] = "val
             mesh = _panel(panel, result, label, m, thr, norm, cmap, soft)
         fig.colorbar(mesh, ax=list(row), label="validation accuracy" if m == "val_acc" else "validation loss")
     return fig
+
+
+def panel_grid(n_rows: int, n_cols: int, ax: Axes | Sequence[Axes] | np.ndarray | None = None,
+               ) -> tuple[Figure | SubFigure, np.ndarray]:
+    """(figure, axes as an [n_rows, n_cols] array) of a heatmap grid: one row per metric, one
+    column per result; ``ax`` (axes to draw into) or a new figure sized for the grid."""
+    if ax is None:
+        fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols + 1, 3.4 * n_rows),
+                                 squeeze=False, constrained_layout=True)
+        return fig, axes
+    if np.size(ax) != n_rows * n_cols:
+        raise ValueError(f"ax must hold {n_rows} x {n_cols} axes for {n_rows} metric(s) and "
+                         f"{n_cols} result(s), got {np.size(ax)}")
+    axes = np.asarray(ax, dtype=object).reshape(n_rows, n_cols)
+    return axes[0, 0].figure, axes
 
 
 def render_png(fig: Figure | SubFigure, dpi: int = 100) -> bytes:

@@ -334,16 +334,7 @@ def heatmaps(results: Mapping[str, L1Sweep], metrics: str | Sequence[str] = ("f1
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     for m in metrics:
         _check_metric(m)
-    n_rows, n_cols = len(metrics), len(results)
-    if ax is None:
-        fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols + 1, 3.4 * n_rows),
-                                 squeeze=False, constrained_layout=True)
-    else:
-        if np.size(ax) != n_rows * n_cols:
-            raise ValueError(f"ax must hold {n_rows} x {n_cols} axes for {n_rows} metric(s) and "
-                             f"{n_cols} result(s), got {np.size(ax)}")
-        axes = np.asarray(ax, dtype=object).reshape(n_rows, n_cols)
-        fig = axes[0, 0].figure
+    fig, axes = plots.panel_grid(len(metrics), len(results), ax)
     for row, m in zip(axes, metrics):
         values = np.concatenate([np.ravel(getattr(r, m)) for r in results.values()])
         finite = values[np.isfinite(values)]
