@@ -173,8 +173,9 @@ def load(overrides: Mapping[str, object] | None = None,
     parsed = {k: _parse(k, v) if isinstance(v, str) else v for k, v in values.items()}
     if "notebooks" in parsed and "optional_notebooks" not in parsed:
         # a course cut down to some notebooks keeps those of the default optional ones it has
-        parsed["optional_notebooks"] = tuple(nb for nb in CourseConfig().optional_notebooks
-                                             if nb in parsed["notebooks"])
+        # (none when that would leave no required notebook)
+        kept = tuple(nb for nb in CourseConfig().optional_notebooks if nb in parsed["notebooks"])
+        parsed["optional_notebooks"] = kept if set(kept) < set(parsed["notebooks"]) else ()
     return _check(CourseConfig(**parsed))
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import course_config
+from autograder import nbmeta
 from autograder.nbgrader_glue import config as nbconfig
 from autograder.nbgrader_glue import process
 
@@ -136,9 +137,22 @@ class Course:
         return notebook in self.cfg.optional_notebooks
 
     def handed_in(self, student: str) -> set[str]:
-        """The notebooks (stems) ``student`` submitted; nbgrader gives the others 0, with no
-        written answer left to grade."""
-        return {p.stem for p in self.submitted(student).glob("*.ipynb")}
+        """The notebooks (stems) ``student`` submitted, less the optional ones handed back as
+        released (nothing attempted); nbgrader gives the others 0, with no written answer left
+        to grade."""
+        return {p.stem for p in self.submitted(student).glob("*.ipynb")
+                if not (self.is_optional(p.stem) and self.untouched(p))}
+
+    def untouched(self, path: Path) -> bool:
+        """True when the notebook at ``path`` still holds the released text in every answer cell
+        (False when either notebook cannot be read: then it is graded as it is)."""
+        import nbformat
+
+        try:
+            return nbmeta.untouched(nbformat.read(path, as_version=4),
+                                    nbformat.read(self.release_dir / path.name, as_version=4))
+        except Exception:  # noqa: BLE001  an unreadable file is graded (and reported) as usual
+            return False
 
 
 def check_result(result: dict[str, Any], what: str) -> dict[str, Any]:

@@ -88,3 +88,11 @@ def with_solutions(released: NotebookNode, source: NotebookNode) -> NotebookNode
         if is_solution(cell) and grade_id(cell) in answers:
             cell.source = answers[grade_id(cell)]
     return solved
+
+
+def untouched(submitted: NotebookNode, released: NotebookNode) -> bool:
+    """True when every answer cell (solution code and written answers) of ``submitted`` still
+    holds the released text: the student handed the notebook back without attempting it."""
+    blank = {grade_id(c): c.source.strip() for c in released.cells if is_solution(c)}
+    answers = {grade_id(c): c.source.strip() for c in submitted.cells if is_solution(c)}
+    return bool(blank) and answers == blank

@@ -29,6 +29,7 @@ TEST_PREFIX = "test_"
 # How an item's score was decided.
 TRUSTED, MANUAL, AWAITING = "trusted", "manual", "awaiting manual grade"
 CHANGED = "changed outside grade"  # the gradebook no longer holds the trusted score
+SKIPPED = "optional, not attempted"  # an optional notebook left out: 0 points, nothing lost
 # How the trusted score is introduced wherever a human reads it (feedback, formgrader comments).
 VERDICT_PREFIX = "Trusted grader:"
 

@@ -70,3 +70,6 @@ def test_a_course_cut_to_some_notebooks_keeps_only_their_optional_ones():
     assert both.optional_notebooks == ("04_optimizer_family",)
     assert (both.max_score, both.bonus_points) == (1.0, 2.0)
     assert load(environ=course_config.as_environment(both)) == both
+    alone = load({"notebooks": ("04_optimizer_family",),
+                  "points": {"04_optimizer_family:adagrad_step": 2.0}}, environ={})
+    assert alone.optional_notebooks == () and alone.max_score == 2.0  # a course of it alone requires it

@@ -190,9 +190,10 @@ def build(course: Course, out: str | Path | None = None,
     tmp.replace(path)
     questions = path.with_name("questions.csv")
     rows = results.question_rows(results.written_answers(
-        results.read_notebooks(course.source_dir, course.cfg.notebooks)))
+        results.read_notebooks(course.source_dir, course.cfg.notebooks)), course.cfg.optional_notebooks)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["item", "notebook", "answer", "points", "question"])
+    writer = csv.DictWriter(buffer, fieldnames=["item", "notebook", "answer", "points", "optional",
+                                                "question"])
     writer.writeheader()
     writer.writerows(rows)
     questions.write_text(buffer.getvalue())

@@ -31,7 +31,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from autograder import nbmeta
-from autograder.reports import AWAITING, FLAGS, VERDICT_PREFIX, ItemId, ItemResult, Report
+from autograder.reports import AWAITING, FLAGS, SKIPPED, VERDICT_PREFIX, ItemId, ItemResult, Report
 
 VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
 FORMATS = ("text", "html", "simple_format", "md", "ansi")
@@ -224,8 +224,9 @@ def gradescope(report: Report, notebooks: Sequence[str], *, summary: str,
     if visibility not in VISIBILITY:
         raise ValueError(f"visibility must be one of {VISIBILITY}, got {visibility!r}")
     tests: list[dict[str, Any]] = []
+    graded = [i for i in report.items if i.decided_by != SKIPPED]  # an optional notebook left out
     for n, notebook in enumerate(notebooks, 1):
-        mine = [i for i in report.items if i.item.notebook == notebook]
+        mine = [i for i in graded if i.item.notebook == notebook]
         written = [i for i in report.manual if i.item.notebook == notebook]
         for k, item in enumerate(mine, 1):
             extra = {"item": item.id, "decided_by": item.decided_by}
@@ -248,7 +249,7 @@ def gradescope(report: Report, notebooks: Sequence[str], *, summary: str,
            "output": summary, "output_format": "text", "test_output_format": "text",
            "test_name_format": "text", "stdout_visibility": "hidden",
            "extra_data": {"assignment": report.assignment, "autograded_score": autograded,
-                          "autograded_max": sum(i.max_score for i in report.items),
+                          "autograded_max": sum(i.max_score for i in graded),
                           "awaiting_manual": sum(i.max_score for i in report.manual)},
            "tests": tests}
     return redact.doc(doc)
@@ -264,8 +265,10 @@ def failure(reason: str, redact: Redactor = Redactor()) -> dict[str, Any]:
                    "output": f"The autograder failed: {reason}"}]})
 
 
-def question_rows(items: Iterable[ItemResult]) -> list[dict[str, str]]:
+def question_rows(items: Iterable[ItemResult], optional: Sequence[str] = ()) -> list[dict[str, str]]:
     """One row per written answer (for the instructor's Gradescope outline): item, notebook,
-    points, question text. No mark scheme and no model answer."""
+    points, whether it belongs to an optional notebook (``optional``: its points are a bonus),
+    question text. No mark scheme and no model answer."""
     return [{"item": i.id, "notebook": i.item.notebook, "answer": i.item.name,
-             "points": f"{i.max_score:g}", "question": i.message} for i in items]
+             "points": f"{i.max_score:g}", "optional": "yes" if i.item.notebook in optional else "no",
+             "question": i.message} for i in items]

@@ -44,7 +44,7 @@ from autograder.gradescope import results
 from autograder.isolation import kernel as sandboxed_kernel
 from autograder.isolation import sandbox
 from autograder.nbgrader_glue import process
-from autograder.reports import Report
+from autograder.reports import SKIPPED, Report
 from autograder.steps import grade as steps_grade
 from autograder.steps import release
 from autograder.steps.collect import MAX_NOTEBOOK_BYTES
@@ -235,14 +235,15 @@ def summary(course: Course, taken: Intake) -> str:
              for nb, src in taken.sources.items()]
     lines = [f"Graded: {', '.join(names)}" if names
              else "Graded: no course notebook was found in this submission."]
-    absent = [nb for nb in course.cfg.notebooks if nb not in taken.files]
-    missing = [nb for nb in absent if not course.is_optional(nb)]
+    missing = [nb for nb in course.cfg.notebooks if nb not in taken.files and not course.is_optional(nb)]
     if missing:
         lines.append(f"Missing: {', '.join(f'{nb}.ipynb' for nb in missing)} -- their functions "
                      "get 0 points. Submit all notebooks together, under their original names.")
-    skipped = [nb for nb in absent if course.is_optional(nb)]
+    handed_in = course.handed_in(STUDENT)
+    skipped = [nb for nb in course.cfg.notebooks if course.is_optional(nb) and nb not in handed_in]
     if skipped:
-        lines.append(f"Not submitted (optional, bonus points): {', '.join(f'{nb}.ipynb' for nb in skipped)}.")
+        lines.append(f"Not attempted (optional, bonus points, nothing lost): "
+                     f"{', '.join(f'{nb}.ipynb' for nb in skipped)}.")
     lines += [f"Not graded: {note}" for note in taken.notes]
     lines.append("Each function is graded by the course's trusted grader on hidden test cases; "
                  "the written answers are graded by hand.")
@@ -344,8 +345,9 @@ def grade(course: Course, where: Roots, kernel: bool = True,
                         flags=dict(verdict.flags), notes=[*verdict.reasons, *verdict.messages])
         mode = "the trusted verdict only"
     # written answers of the notebooks handed in (a notebook left out has none to grade)
+    handed_in = course.handed_in(STUDENT)
     report.manual = results.written_answers(
-        results.read_notebooks(course.source_dir, [nb for nb in course.cfg.notebooks if nb in taken.files]))
+        results.read_notebooks(course.source_dir, [nb for nb in course.cfg.notebooks if nb in handed_in]))
     notes.append(f"graded with {mode}; isolation: {sandbox.isolation()}")
     doc = results.gradescope(report, course.cfg.notebooks, summary=summary(course, taken),
                              visibility=visibility, seconds=time.monotonic() - started,
@@ -368,10 +370,11 @@ def with_kernel(course: Course, where: Roots, notes: list[str]) -> Report:
 
 def stdout_lines(report: Report, notes: Sequence[str]) -> list[str]:
     """The instructor's view of the run (Gradescope shows stdout to instructors only)."""
+    graded = [i for i in report.items if i.decided_by != SKIPPED]
     lines = [f"{item.id:<55} {item.score:>5g} / {item.max_score:<3g} "
-             f"{item.misconception or ''}".rstrip() for item in report.items]
-    lines.append(f"autograded: {sum(i.score for i in report.items):g} / "
-                 f"{sum(i.max_score for i in report.items):g}; written answers awaiting a manual "
+             f"{item.misconception or ''}".rstrip() for item in graded]
+    lines.append(f"autograded: {sum(i.score for i in graded):g} / "
+                 f"{sum(i.max_score for i in graded):g}; written answers awaiting a manual "
                  f"grade: {sum(i.max_score for i in report.manual):g} points")
     lines.append(f"flags: {', '.join(report.flagged()) or 'none'}")
     lines += [f"note: {note}" for note in [*report.notes, *notes]]

@@ -43,7 +43,7 @@ def adagrad(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Tens
 
     s_t = s_{t-1} + g^2 with s_0 = initial_accumulator_value,
     theta_t = theta - eta_t lr / (1 + (t - 1) lr_decay) g / (sqrt(s_t) + eps).
-    eps is added outside the root (Duchi et al. add a constant inside it). The state holds s_t
+    eps is added outside the root (some texts put it inside, sqrt(s_t + eps)). The state holds s_t
     from step 1 on; before step 1 it is zeros like every course state, so step 1 adds
     ``initial_accumulator_value`` itself.
     """

@@ -15,7 +15,7 @@ from nbgrader.api import MissingEntry
 
 from autograder import reports
 from autograder.course import Course
-from autograder.reports import AWAITING, CHANGED, MANUAL, TRUSTED, ItemId, ItemResult, Report
+from autograder.reports import AWAITING, CHANGED, MANUAL, SKIPPED, TRUSTED, ItemId, ItemResult, Report
 
 # (score, max_score, manual score or None) of each gradebook cell, keyed by item id.
 CellScores = dict[str, tuple[float, float, float | None]]
@@ -117,7 +117,7 @@ def table(graded: Iterable[Report | None], messages: bool = True) -> str:
                      f"{auto_text:>12}  {f'{waiting:g} pts' if waiting else '-':>15}  {flags}")
         if messages:
             for item in report.items:
-                if item.score < item.max_score and not item.awaiting:
+                if item.score < item.max_score and not item.awaiting and item.decided_by != SKIPPED:
                     lines.append(f"    {item.id}: {item.score:g}/{item.max_score:g}  "
                                  f"{item.message.splitlines()[0] if item.message else ''}")
             lines += [f"    note: {note}" for note in report.notes if "Traceback" not in note]

@@ -85,15 +85,20 @@ def trusted(course: Course, student: str) -> Verdict:
     from autograder.trusted import pipeline
 
     verdict, paths, missing = Verdict(student), {}, []
+    handed_in = course.handed_in(student)
     for notebook in course.cfg.notebooks:
         path = course.submitted(student) / f"{notebook}.ipynb"
+        if course.is_optional(notebook) and notebook not in handed_in:
+            # leaving out an optional notebook (or handing it back untouched) is no problem to
+            # flag: its points are a bonus, and its items are marked as not attempted
+            missing += [ItemResult(str(ItemId(notebook, fn)), 0, pts, decided_by=reports.SKIPPED,
+                                   message=f"{path.name} is optional and was not attempted: its "
+                                           f"{pts:g} points are a bonus, nothing is lost")
+                        for fn, pts in reports.items_of(course.cfg.points, notebook).items()]
+            continue
         problem = notebook_problem(path)
         if problem:
-            if problem[0] == "missing_notebook" and course.is_optional(notebook):
-                # leaving out an optional notebook is no problem to flag: its items get 0
-                problem = (problem[0], f"{path.name} (optional: its points are a bonus) was not submitted")
-            else:
-                verdict.flag(*problem)
+            verdict.flag(*problem)
             missing += [ItemResult(str(ItemId(notebook, fn)), 0, pts, message=problem[1])
                         for fn, pts in reports.items_of(course.cfg.points, notebook).items()]
         else:
@@ -193,8 +198,12 @@ def record(course: Course, student: str, verdict: Verdict
         if any(verdict.flags.values()):  # formgrader's Flagged column; a grader's own flag is never undone
             for nb in submission.notebooks:
                 nb.flagged = True
-        gb.db.commit()
         handed_in = course.handed_in(student)
+        for nb in submission.notebooks:
+            if nb.name not in handed_in:  # formgrader would list it as needing a manual grade
+                for g in nb.grades:
+                    g.needs_manual_grade = g.manual_score is not None
+        gb.db.commit()
         for nb in submission.notebooks:
             if nb.name not in handed_in:  # nothing to grade by hand: nbgrader gave it 0
                 continue

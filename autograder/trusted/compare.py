@@ -122,7 +122,8 @@ def check_step_case(item: Item, case: StepCase, meta: dict[str, Any], arrays: Ar
         bad = [k for k, v in [("theta", thetas), *states.items()]
                if v is None or tuple(v.shape) != shape]
         if bad:
-            got = None if thetas is None else tuple(thetas.shape[1:])
+            value = thetas if bad[0] == "theta" else states[bad[0]]
+            got = None if value is None else tuple(value.shape[1:])
             result.message = (f"returned {bad[0]} with shape {got}, expected "
                               f"{tuple(case.theta0.shape)}")
             result.step = 1

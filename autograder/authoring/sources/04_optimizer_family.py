@@ -42,7 +42,7 @@ from wdlab import checks, selfcheck
 # s_t = s_{t-1} + g_t^2, \qquad \theta_t = \theta_{t-1} - \eta_t\,\alpha\, \frac{g_t}{\sqrt{s_t} + \epsilon},
 # $$
 #
-# with $s_0 = 0$ and $\epsilon = 10^{-10}$ added **outside** the root (PyTorch's placement; Duchi et al. add a small constant inside it). Coordinates whose gradients are rare — a word that seldom appears, a feature that is usually zero — keep a small $s_t$ and so a large step when they do get a gradient; frequent ones are damped.
+# with $s_0 = 0$ and $\epsilon = 10^{-10}$ added **outside** the root, as in PyTorch (the slides write $\sqrt{n_t + \epsilon}$ with $\epsilon$ inside; the two give different numbers when gradients are small, and the checks hold you to PyTorch's placement). Coordinates whose gradients are rare — a word that seldom appears, a feature that is usually zero — keep a small $s_t$ and so a large step when they do get a gradient; frequent ones are damped.
 #
 # Implement `adagrad_step`. The state holds one tensor, `"sum"` ($s_t$).
 
@@ -284,7 +284,7 @@ selfcheck.check("04-first-adamax-step", answer)
 # \end{aligned}
 # $$
 #
-# The first term is the current gradient's share, the second is the momentum **as it will be weighted at step $t+1$** — that is the look-ahead. (Dozat also averages the gradients with $\mu_t$; PyTorch averages them with a constant $\beta_1$ and uses the schedule only in the two weights. The schedule never reaches $\beta_1$: even $\psi = 0$ gives $\mu_t = \beta_1/2$.)
+# The first term is the current gradient's share, the second is the momentum **as it will be weighted at step $t+1$** — that is the look-ahead. (Dozat also averages the gradients with $\mu_t$; PyTorch averages them with a constant $\beta_1$ and uses the schedule only in the two weights. The schedule starts at $\mu_1 \approx \beta_1/2$ — where $\psi = 0$ would keep it for good — and climbs towards $\beta_1$ slowly: with $\psi = 0.004$ it reaches $\tfrac34\beta_1$ only after about 4245 steps.)
 #
 # Implement `nadam_step`. The state holds `"m"`, `"v"` and `"mu_prod"` ($P_t$, a tensor shaped like `theta`). Like every state it arrives as zeros at $t = 1$, where the empty product is 1: use $P_1 = \mu_1$.
 
@@ -388,11 +388,11 @@ assert adam_end > 0.9 and amsgrad_end < -0.9
 # **Question 4 (2 points).** When does AMSGrad's maximum matter, and when does it make no difference? Explain with the counterexample above, and say what AMSGrad gives up in exchange.
 
 # %% [markdown] answer amsgrad_max points=2
-# It matters when large gradients are rare and informative: in the counterexample the gradient $C = 3$ arrives once in three steps, Adam's short-memory $v_t$ ($\beta_2 = 0.1$) has forgotten it two steps later, so the two small gradients $-1$ are divided by a small root and move $x$ more than the one large gradient does; the iterates drift to $x = +1$, the worst point (printed $+1.000$). AMSGrad keeps the largest $v$ seen, so every step of this coordinate is divided by $\sqrt{\max v} \approx C$: the effective learning rate is the same for the rare large gradient and the frequent small ones, the motion follows the average gradient $(C-2)/3 > 0$ and reaches $-1$ (printed $-0.99$). It makes no difference when the gradient scale is steady or shrinking (then $v_t$ is already at its maximum, as late in training with a long $\beta_2$ memory). In exchange AMSGrad can never speed up again: after one spike the step of that coordinate stays small for the rest of training (like Adagrad's monotone learning rate), so it adapts worse when the gradient scale decreases for good.
+# It matters when large gradients are rare and informative: in the counterexample the gradient $C = 3$ arrives once in three steps, Adam's short-memory $v_t$ ($\beta_2 = 0.1$) has forgotten it two steps later, so the two small gradients $-1$ are divided by a small root and move $x$ more than the one large gradient does; the iterates drift to $x = +1$, the worst point (printed $+1.000$). AMSGrad keeps the largest $v$ seen, so every step of this coordinate is divided by $\sqrt{\max v} \approx C$: the effective learning rate is the same for the rare large gradient and the frequent small ones, the motion follows the average gradient $(C-2)/3 > 0$ and reaches $-1$ (printed $-0.99$). It makes no difference when the gradient scale is steady or growing (then $v_t$ is already at its running maximum, so the max changes nothing). In exchange AMSGrad can never speed up again: after one spike the step of that coordinate stays small for the rest of training (like Adagrad's monotone learning rate), so it adapts worse when the gradient scale decreases for good.
 
 # %% [markdown] mark_scheme amsgrad_max
 # - 1 pt: the mechanism: rare large gradients are forgotten by Adam's moving average, so frequent small gradients dominate the motion (the printed Adam end point +1); the max keeps the large scale so steps follow the average gradient (end point near -1).
-# - 1 pt: when it does not matter (steady or decreasing gradient scale, $v_t$ already at its max) and the price: the effective learning rate can only decrease (cannot recover after a spike).
+# - 1 pt: when it does not matter (steady or growing gradient scale, $v_t$ already at its running max) and the price: the effective learning rate can only decrease (cannot recover after a spike, adapts worse when gradients shrink for good).
 
 # %% [markdown]
 # ## 5 · The race
@@ -505,6 +505,14 @@ checks.close(theta2, [0.9618305178120282, 0.0, 0.0, 0.01752905074456279], "theta
 theta32, _ = checks.rule(adamw_l1_step, torch.ones(3), torch.full((3,), 0.5),
                          {"m": torch.zeros(3), "v": torch.zeros(3)}, 1, lr=0.1, l1=0.01)
 checks.same_dtype(theta32, torch.ones(3), "adamw_l1_step on float32 inputs")
+# Two configurations at once: lr and l1 as [2, 1] tensors over a [2, 3] theta (the sweep in 6.1).
+theta_grid, _ = checks.rule(adamw_l1_step, torch.tensor([[0.5, -0.004, 0.03]] * 2, **f64),
+                            torch.tensor([[1.0, 2.0, -0.5]] * 2, **f64),
+                            {"m": torch.zeros(2, 3, **f64), "v": torch.zeros(2, 3, **f64)}, 1,
+                            lr=torch.tensor([[0.01], [0.1]], **f64), l1=torch.tensor([[0.02], [0.001]], **f64))
+checks.close(theta_grid, [[0.4700000001, 0.0, 0.0199999998], [0.399000001, -0.1029999995, 0.128999998]],
+             "theta_1 with lr and l1 as [2, 1] tensors", hint="use tensor operations only (no float(), "
+             "math.*, or F.softshrink, which take numbers): hyperparameters may be tensors")
 
 p = torch.nn.Parameter(torch.linspace(-1, 1, 5, **f64))
 opt = torch.optim.Adam([p], lr=0.05, betas=(0.8, 0.99))
@@ -585,7 +593,7 @@ for label, result in l1_sweeps.items():
 #
 # $$ \mu = \epsilon\, \frac{r}{1-r}, \qquad r = \frac{\lambda}{\alpha} < 1. $$
 #
-# So decoupled L1 with Adam solves a lasso whose penalty is set by the **ratio** $\lambda/\alpha$ and by $\epsilon$, not by $\lambda$ alone; for $r \ge 1$ the threshold beats every step and all weights end at zero. With $\epsilon = 10^{-8}$ the penalty is negligible until $r$ is within $10^{-7}$ of 1, which is why that panel finds no support. Adam + L1 in the gradient, by contrast, can only rest where $g + \lambda\,\mathrm{sign}(\theta) = 0$: the lasso's condition with penalty $\lambda$, whatever $\alpha$ — but a weight the lasso sets to zero has no rest point at all ($\mathrm{sign}$ jumps across zero), so it keeps crossing zero and is never exactly zero.
+# So decoupled L1 with Adam solves a lasso whose penalty is set by the **ratio** $\lambda/\alpha$ and by $\epsilon$, not by $\lambda$ alone; once the iterates settle, for $r \ge 1$ the threshold beats every step and all weights end at zero. With $\epsilon = 10^{-8}$ the penalty is negligible until $r$ is within $10^{-7}$ of 1, which is why that panel cannot separate the support from the other weights (its best cell keeps 38 non-zeros). Adam + L1 in the gradient, by contrast, can only rest where $g + \lambda\,\mathrm{sign}(\theta) = 0$: the lasso's condition with penalty $\lambda$, whatever $\alpha$ — but a weight the lasso sets to zero has no rest point at all ($\mathrm{sign}$ jumps across zero), so it keeps crossing zero and is never exactly zero.
 #
 # The cell checks the prediction: decoupled L1 run long (20000 steps) at $\alpha = 0.05$, $\epsilon = 10^{-2}$ for three $\lambda$'s, against scikit-learn's `Lasso` with the predicted penalty $\mu$ (its objective is $f(w) + \mu\lVert w\rVert_1$ with the same $f$).
 
@@ -609,7 +617,7 @@ for j, l1 in enumerate(long_run.grid["l1"]):
 # **Question 5 (2 points).** For L2, the course's picture is: with Adam + L2 the best penalty moves with the learning rate (a diagonal in the (learning rate × decay) plane), while decoupled decay separates the two (an axis-aligned region). Does this picture carry over to L1? Use the heatmaps, the printed ridge slopes and Section 6.2, and say what each way of adding L1 is good and bad at.
 
 # %% [markdown] answer l1_coupling points=2
-# No — for L1 with Adam the roles are swapped. Adam + L1 in the gradient can only rest where $\nabla f = -\lambda\,\mathrm{sign}(w)$, the lasso's condition with penalty $\lambda$ whatever the learning rate, so its error depends on $\lambda$ only: the rel. error heatmap has horizontal bands and a ridge slope near 0, and its best error is about the lasso's. But it never produces exact zeros: a weight the lasso would set to zero keeps crossing zero, so all 50 weights are non-zero in every cell and the F1 is low everywhere (precision 0.1). Decoupled L1 makes exact zeros — every weight that lands within $\eta_t\lambda$ of zero is set to zero — but its fixed point is the lasso with penalty $\epsilon\, r/(1-r)$, $r = \lambda/\alpha$: the penalty is tied to the learning rate through the ratio, so the good region is a diagonal just below the line $\lambda = \alpha$ (ridge slope near $+1$) and everything is zero above it. The reason is Adam's normalized step, about $\alpha$ in size for any gradient: the threshold competes with steps of size $\alpha$, not with the gradient. With the default $\epsilon = 10^{-8}$ the effective penalty is negligible except in a sliver next to $r = 1$, so it finds no usable support; with $\epsilon = 0.1$ it recovers the support exactly (precision = recall = 1). So "decoupling" does not make L1 independent of the learning rate under Adam; it trades the coupling through $\sqrt{\hat v}$ for a coupling through $\lambda/\alpha$ and $\epsilon$.
+# No — for L1 with Adam the roles are swapped. Adam + L1 in the gradient can only rest where $\nabla f = -\lambda\,\mathrm{sign}(w)$, the lasso's condition with penalty $\lambda$ whatever the learning rate, so its error depends on $\lambda$ only: the rel. error heatmap has horizontal bands and a ridge slope near 0, and its best error is about the lasso's. But it never produces exact zeros: a weight the lasso would set to zero keeps crossing zero, so all 50 weights are non-zero in every cell and the F1 is low everywhere (precision 0.1). Decoupled L1 makes exact zeros — every weight that lands within $\eta_t\lambda$ of zero is set to zero — but its fixed point is the lasso with penalty $\epsilon\, r/(1-r)$, $r = \lambda/\alpha$: the penalty is tied to the learning rate through the ratio, so the good region is a diagonal just below the line $\lambda = \alpha$ (ridge slope near $+1$) and everything is zero above it. The reason is Adam's normalized step, about $\alpha$ in size for any gradient: the threshold competes with steps of size $\alpha$, not with the gradient. With the default $\epsilon = 10^{-8}$ the effective penalty is negligible except in a sliver next to $r = 1$, so it cannot separate the support (recall 1, but 38 non-zeros at best); with $\epsilon = 0.1$ it recovers the support exactly (precision = recall = 1). So "decoupling" does not make L1 independent of the learning rate under Adam; it trades the coupling through $\sqrt{\hat v}$ for a coupling through $\lambda/\alpha$ and $\epsilon$.
 
 # %% [markdown] mark_scheme l1_coupling
 # - 1 pt: Adam + L1 in the gradient: rest points satisfy the lasso's condition with penalty $\lambda$ independent of $\alpha$ (horizontal bands, slope near 0), but no exact zeros (low precision/F1 everywhere), with the reason (the subgradient's sign flips, weights cross zero).

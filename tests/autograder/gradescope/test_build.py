@@ -75,6 +75,8 @@ def test_the_question_list_has_every_written_answer(built):
     rows = list(csv.DictReader(questions.open()))
     # 13 answers (25 points) in the required notebooks, 5 (10 points) in the optional one
     assert len(rows) == 18 and sum(float(r["points"]) for r in rows) == 35
+    optional = [r for r in rows if r["optional"] == "yes"]
+    assert {r["notebook"] for r in optional} == {"04_optimizer_family"} and len(optional) == 5
     assert all(r["question"].startswith("**Question") for r in rows)
     assert not [r for r in rows if "MARK SCHEME" in r["question"] or "SOLUTION" in r["question"]]
 

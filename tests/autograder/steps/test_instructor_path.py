@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.reports import SKIPPED
 from autograder.steps import collect, export, feedback, formgrader, grade, release
 from tests.autograder.pipeline_course import (
     ADAGRAD_CORRECT,
@@ -36,7 +37,8 @@ pytestmark = pytest.mark.slow
 LOOP = CORRECT + "\nwhile True:  # never ends: the cell must time out\n    pass\n"
 SUBMITTED = {"jane_doe": CORRECT, "bob": WRONG, "cat": CHEAT, "lou": LOOP}
 BONUS = "ivy"  # hands in the optional notebook too
-ROSTER = [*SUBMITTED, BONUS, "noah"]  # noah submitted nothing
+UNTOUCHED = "max"  # hands the optional notebook back as released: not attempted
+ROSTER = [*SUBMITTED, BONUS, UNTOUCHED, "noah"]  # noah submitted nothing
 MARK_SCHEMES = ("2 pt: the derivation", "1 pt: the sum only grows")
 TOKEN = "instructor-path-test"
 REPOSITORY = Path(__file__).resolve().parents[3]
@@ -105,6 +107,10 @@ def walk(tmp_path_factory):
     folder.mkdir(parents=True)
     nbformat.write(submission(course, CORRECT), folder / f"{NOTEBOOK}.ipynb")
     nbformat.write(submission(course, ADAGRAD_CORRECT, OPTIONAL), folder / f"{OPTIONAL}.ipynb")
+    folder = incoming / UNTOUCHED / course.assignment
+    folder.mkdir(parents=True)
+    nbformat.write(submission(course, CORRECT), folder / f"{NOTEBOOK}.ipynb")
+    shutil.copy(course.release_dir / f"{OPTIONAL}.ipynb", folder / f"{OPTIONAL}.ipynb")
     roster = root / "roster.csv"
     roster.write_text("id,name\n" + "".join(f"{s},{s.title()}\n" for s in ROSTER))
     seen["collect"] = collect.collect(course, incoming, roster=roster)
@@ -133,17 +139,25 @@ def test_every_roster_student_is_graded_with_the_right_flags(walk):
 
 
 def test_the_optional_notebook_is_a_bonus_and_leaving_it_out_costs_nothing(walk):
-    _, seen = walk
+    course, seen = walk
     reports = seen["grade"]
     jane, ivy = reports["jane_doe"], reports[BONUS]
-    skipped = jane.item(OPTIONAL_ITEM)
-    assert skipped.score == 0 and "optional" in skipped.message and not jane.flagged()
-    # max score: notebook 01's function (1) and written answer (2); the optional 3 are a bonus
-    assert (jane.score, jane.max_score) == (1.0, 3.0)
-    assert [i.id for i in jane.manual] == [f"{NOTEBOOK}:derive_decay"]  # nothing of 04 awaits
+    for skipper in (jane, reports[UNTOUCHED]):  # left out, or handed back as released
+        skipped = skipper.item(OPTIONAL_ITEM)
+        assert skipped.score == 0 and skipped.decided_by == SKIPPED and not skipper.flagged()
+        assert "optional" in skipped.message and "nothing is lost" in skipped.message
+        # max score: notebook 01's function (1) and written answer (2); the optional 3 are a bonus
+        assert (skipper.score, skipper.max_score) == (1.0, 3.0)
+        assert [i.id for i in skipper.manual] == [f"{NOTEBOOK}:derive_decay"]  # nothing of 04 awaits
     assert not ivy.flagged() and ivy.item(OPTIONAL_ITEM).score == 2.0
     assert (ivy.score, ivy.max_score) == (3.0, 3.0)
     assert sorted(i.id for i in ivy.manual) == [f"{NOTEBOOK}:derive_decay", f"{OPTIONAL}:why_shrink"]
+    # formgrader lists no one but ivy as needing a manual grade in the optional notebook
+    with course.gradebook() as gb:
+        waiting = {s for s in (BONUS, UNTOUCHED, "jane_doe")
+                   if any(g.needs_manual_grade for g in
+                          gb.find_submission_notebook(OPTIONAL, course.assignment, s).grades)}
+    assert waiting == {BONUS}
 
 
 def test_formgraders_autograde_button_keeps_the_trusted_score(walk):
@@ -171,7 +185,7 @@ def test_grading_again_changes_nothing(walk):
 def test_feedback_holds_no_mark_scheme_hidden_test_or_solution(walk):
     course, seen = walk
     files = seen["feedback"]
-    assert {f.parent.parent.name for f in files} == {*SUBMITTED, BONUS}
+    assert {f.parent.parent.name for f in files} == {*SUBMITTED, BONUS, UNTOUCHED}
     assert {f.stem for f in files} == {NOTEBOOK, OPTIONAL}
     for path in files:
         html = path.read_text()
@@ -196,7 +210,7 @@ def test_export_has_every_student_and_says_what_awaits_manual_grading(walk):
     assert all(r["status"] == "awaiting manual grading" for r in handed_in.values())
     # 2 points of notebook 01's answer; ivy also has the optional notebook's 1-point answer
     assert {s: float(r["awaiting_manual"]) for s, r in handed_in.items()} == \
-        {**dict.fromkeys(SUBMITTED, 2.0), BONUS: 3.0}
+        {**dict.fromkeys(SUBMITTED, 2.0), BONUS: 3.0, UNTOUCHED: 2.0}
     # everyone's max score leaves out the optional notebook; ivy's bonus is in her score
     assert {float(r["max_score"]) for r in rows.values()} == {3.0}
     assert float(rows[BONUS]["score"]) == 3.0 and float(rows[BONUS][OPTIONAL_ITEM]) == 2.0
