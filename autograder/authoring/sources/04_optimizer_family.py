@@ -269,7 +269,7 @@ selfcheck.check("04-first-adamax-step", answer)
 # %% [markdown]
 # ## 3 · Nesterov momentum and NAdam: look before you step
 #
-# Heavy-ball momentum (notebook 01) takes the gradient where the parameters are and then adds the momentum. Nesterov's method takes the momentum step first and evaluates the gradient at the **look-ahead** point $\theta + \mu v$, so the correction comes from where the momentum is about to carry the parameters. PyTorch (`SGD(nesterov=True)`) writes it without a second gradient evaluation, by storing the look-ahead point itself:
+# Heavy-ball momentum (notebook 01) takes the gradient where the parameters are and then adds the momentum. Nesterov's method takes the momentum step first and evaluates the gradient at the **look-ahead** point $\theta + \mu v$ ($v$ the velocity, the last step taken), so the correction comes from where the momentum is about to carry the parameters. PyTorch (`SGD(nesterov=True)`) writes it without a second gradient evaluation, by storing the look-ahead point itself:
 #
 # $$ b_t = \mu\, b_{t-1} + g_t, \qquad \theta_t = \theta_{t-1} - \alpha\,(g_t + \mu\, b_t). $$
 #
