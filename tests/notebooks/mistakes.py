@@ -4,7 +4,8 @@ checks say about them.
 ``variant(stem, function, source)`` is the solution notebook ``stem`` with every graded function
 written independently (the standalone ``CORRECT`` answers of autograder/tools/submissions.py) and
 ``function`` replaced by ``source``; other definitions in the same cell (helpers such as
-``outer_history``) stay. Experiment cells are dropped, as when grading. ``run(stem, variants)``
+``outer_history``) stay. Experiment cells are dropped, as when grading, and the test cells lose
+their hidden tests, as in the students' notebooks. ``run(stem, variants)``
 executes several such notebooks one after the other in one real kernel and returns, per variant,
 the outcome of every graded test cell: passed, or the exception and its message, with anything
 written to stderr.
@@ -91,6 +92,8 @@ def variant(stem: str, function: str | None = None, source: str | None = None) -
             for fn, new in answers.items():
                 if f"def {fn}(" in cell.source:
                     cell.source = replace_definition(cell.source, fn, new)
+        if nbmeta.is_test_cell(cell):  # what students run: the visible checks, no hidden tests
+            cell.source = nbmeta.without_region(cell.source)
         cells.append(cell)
     return nbformat.v4.new_notebook(cells=cells, metadata=nb.metadata)
 
