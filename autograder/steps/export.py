@@ -52,8 +52,8 @@ def merged_report(course: Course, student: str) -> Report | None:
         items.append(dataclasses.replace(item, score=score, max_score=max_score, decided_by=decided))
     graded, handed_in = {i.id for i in report.items}, course.handed_in(student)
     for key, (score, max_score, manual) in sorted(cells.items()):
-        if ItemId.parse(key).notebook not in handed_in:  # not submitted: no written answer to grade
-            continue
+        if ItemId.parse(key).notebook not in handed_in and manual is None:
+            continue  # not submitted: no written answer to grade (unless a grader gave a score)
         if key not in graded and max_score > 0:  # a 0-point cell (a mark scheme) is no item
             items.append(ItemResult(key, score, max_score,
                                     decided_by=MANUAL if manual is not None else AWAITING))

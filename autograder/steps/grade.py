@@ -81,7 +81,8 @@ def trusted(course: Course, student: str) -> Verdict:
     """The trusted verdict of every graded item of the submission; never raises.
 
     All readable notebooks go to one isolated worker (``trusted.pipeline.grade_submission``);
-    a missing or unreadable notebook's items get 0 with the reason."""
+    a missing or unreadable notebook's items get 0 with the reason; an optional notebook left
+    out or handed back untouched gets 0 as "not attempted", with no flag."""
     from autograder.trusted import pipeline
 
     verdict, paths, missing = Verdict(student), {}, []
@@ -205,9 +206,9 @@ def record(course: Course, student: str, verdict: Verdict
                     g.needs_manual_grade = g.manual_score is not None
         gb.db.commit()
         for nb in submission.notebooks:
-            if nb.name not in handed_in:  # nothing to grade by hand: nbgrader gave it 0
-                continue
             for g in nb.grades:
+                if nb.name not in handed_in and g.manual_score is None:
+                    continue  # nothing to grade by hand: nbgrader gave it 0
                 if g.max_score > 0 and (g.cell.cell_type == "markdown" or g.manual_score is not None):
                     manual.append(ItemResult(
                         str(ItemId.of_cell(nb.name, g.name)), g.score, g.max_score,
