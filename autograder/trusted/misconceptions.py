@@ -309,6 +309,12 @@ def _adamw_l1(theta: torch.Tensor, grad: torch.Tensor, state: dict[str, torch.Te
     return soft_threshold(stepped, tau), new_state
 
 
+def _schedule_ignored(rule: Callable[..., Any]) -> Variant:
+    """The mistake every rule with a ``use_eta`` switch can make: eta_t left out of the step."""
+    return Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the step",
+                   _with(rule, use_eta=False))
+
+
 ADAGRAD_VARIANTS = [
     *[Variant(f"decaying_average_{beta}", "the squared gradients were averaged with decay "
               f"beta = {beta} (RMSProp's v_t = beta v + (1 - beta) g^2) instead of summed: "
@@ -320,8 +326,7 @@ ADAGRAD_VARIANTS = [
             _with(_adagrad, eps_inside=True)),
     Variant("accumulator_after_step", "the step divided by the previous sum s_{t-1}: add g_t^2 to "
             "the accumulator before the step", _with(_adagrad, stale=True)),
-    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the step",
-            _with(_adagrad, use_eta=False)),
+    _schedule_ignored(_adagrad),
 ]
 ADAMAX_VARIANTS = [
     Variant("squared_max", "u kept the maximum of squared gradients and the step divided by its "
@@ -338,8 +343,7 @@ ADAMAX_VARIANTS = [
             _with(_adamax, eps_at="outside")),
     Variant("no_eps", "eps is missing (Kingma & Ba's Adamax): a weight whose gradients have been "
             "zero from the start gets 0 / 0; put eps inside the max", _with(_adamax, eps_at="none")),
-    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the step",
-            _with(_adamax, use_eta=False)),
+    _schedule_ignored(_adamax),
 ]
 NADAM_VARIANTS = [
     Variant("no_look_ahead", "no look-ahead: m_t was weighted with mu_t; NAdam weights it with "
@@ -353,8 +357,7 @@ NADAM_VARIANTS = [
             "instead of P_t = P_{t-1} mu_t", _with(_nadam, product="previous")),
     Variant("product_starts_at_zero", "the product mu_prod stays 0: the zeros of the first state "
             "stand for P_0 = 1, so P_1 = mu_1", _with(_nadam, product="zero_start")),
-    Variant("schedule_ignored", "the schedule multiplier eta_t is not applied to the step",
-            _with(_nadam, use_eta=False)),
+    _schedule_ignored(_nadam),
 ]
 ADAMW_L1_VARIANTS = [
     Variant("l1_without_threshold", "the L1 term was subtracted, eta_t l1 sign(theta), without "

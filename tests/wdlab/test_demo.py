@@ -1,12 +1,8 @@
-import base64
-import io
 from pathlib import Path
 
-import nbformat
-import numpy as np
 import pytest
-from nbclient import NotebookClient
-from PIL import Image
+
+from tests.wdlab.demo_run import ink, run_demo
 
 DEMO = Path(__file__).resolve().parents[2] / "notebooks" / "demos" / "heatmap_demo.ipynb"
 # What a lecturer does last: press Redraw (here called directly: no front end), with a small grid;
@@ -19,25 +15,13 @@ print("bar at the end:", explorer.bar.value == explorer.bar.max)
 """
 
 
-def _ink(output):
-    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(output["data"]["image/png"]))).convert("L"))
-    return float((pixels < 250).mean())
-
-
 @pytest.mark.slow
 def test_heatmap_demo_runs_top_to_bottom_and_its_explorer_draws(monkeypatch):
     # quick grids: the test checks that the notebook works, not how fast it is (bench_sweeps does)
     monkeypatch.setenv("DEMO_QUICK", "1")
-    nb = nbformat.read(DEMO, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(PRESS_REDRAW))
-    NotebookClient(nb, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(DEMO.parent)}}).execute()
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    text = "".join(o.get("text", "") for o in outputs)
-    images = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert not any(o.get("output_type") == "error" for o in outputs)
+    nb, text, images = run_demo(DEMO, PRESS_REDRAW)  # and no cell raises
     assert text.count("coupling slope") >= 8 and len(images) == 5  # 4 static figures, the redraw
-    assert all(_ink(o) > 0.2 for o in images)  # none of them blank
+    assert all(ink(o) > 0.2 for o in images)  # none of them blank
     assert "bar at the end: True" in text  # the progress bar reached the end of the second sweep
     view = "application/vnd.jupyter.widget-view+json"
     assert any(view in o.get("data", {}) for o in nb.cells[-2].outputs)  # the explorer is a widget
